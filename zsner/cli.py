@@ -1,0 +1,209 @@
+"""The ``zsner`` command. Each sub-command is a thin shell over a library function.
+
+Errors in the user's input (:class:`~zsner.errors.ZsnerError`) are printed as one line, ``file:line:
+problem``, with exit status 2; ^C exits with 130 after the running job has saved its state.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from zsner.errors import ZsnerError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail to stderr.")
+@click.version_option(package_name="zsner")
+def cli(verbose: bool) -> None:
+    """zsner: zero-resource cross-lingual NER (Bari, Joty & Jwalapuram, AAAI 2020).
+
+    Typical use: `zsner data fetch`, then `zsner train recipes/en.toml`, then
+    `zsner evaluate --model runs/train-en FILE` or `zsner predict --model runs/train-en FILE`.
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s",
+                        stream=sys.stderr)
+
+
+@cli.group()
+def data() -> None:
+    """Gold NER corpora: fetch and verify."""
+
+
+@data.command("fetch")
+@click.option("--mirror", type=click.Path(path_type=Path), default=None,
+              help="Folder holding the original files (default: ../shared/data/ner when it exists).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("data/ner"), show_default=True,
+              help="Where the UTF-8 copies go.")
+@click.option("--only", multiple=True, help="Fetch only files whose path starts with this (e.g. conll2003/).")
+@click.option("--force", is_flag=True, help="Fetch again even if the file is already there.")
+def data_fetch(mirror: Path | None, out: Path, only: tuple[str, ...], force: bool) -> None:
+    """Copy every corpus of sources.toml into data/ner as UTF-8, checking SHA-256 sums.
+
+    Files come from a local mirror folder when it has them, else from their upstream URL.
+    """
+    from zsner.data.fetch import DEFAULT_MIRROR, fetch
+
+    if mirror is None and DEFAULT_MIRROR.is_dir():
+        mirror = DEFAULT_MIRROR
+    elif mirror is not None and not mirror.is_dir():
+        raise ZsnerError("mirror folder not found", mirror)
+    written = fetch(out, mirror, list(only) or None, force)
+    click.echo(f"{len(written)} files verified in {out}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print P/R/F1 (percent) overall and per type as JSON.")
+@click.option("--encoding", default="utf-8", show_default=True)
+def score(file: Path, as_json: bool, encoding: str) -> None:
+    """Score FILE in conlleval's format: the last two columns are the gold and predicted tags.
+
+    Prints conlleval's summary (or JSON), computed exactly as conlleval does.
+    """
+    from zsner.metrics import read_conlleval_file
+
+    scores = read_conlleval_file(file, encoding)
+    click.echo(json.dumps(_json_scores(scores), indent=2) if as_json else scores.report())
+
+
+def _json_scores(scores) -> dict:
+    full = scores.as_dict()
+    return {key: full[key] for key in ("precision", "recall", "f1", "per_type")}
+
+
+def _parse_overrides(pairs: tuple[str, ...]) -> dict:
+    import tomllib
+
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ZsnerError(f"--set expects section.key=value, got {pair!r}")
+        try:
+            overrides[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            overrides[key.strip()] = value
+    return overrides
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(path_type=Path))
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
+              help="Where config, log, checkpoints and metrics go (default: runs/train-<name>).")
+@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
+@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override one recipe value, e.g. --set training.epochs=5 (repeatable).")
+@click.option("--restart", is_flag=True, help="Discard the run directory's previous state and start over.")
+def train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...], restart: bool) -> None:
+    """Train the BiLSTM-CRF tagger described by RECIPE (a TOML file in recipes/).
+
+    An interrupted run (^C) resumes when the same command is run again.
+    """
+    from zsner.training.recipe import load_recipe
+    from zsner.training.trainer import Trainer
+
+    overrides = _parse_overrides(sets)
+    if seed is not None:
+        overrides["seed"] = seed
+    loaded = load_recipe(recipe, overrides)
+    run_dir = run_dir or Path("runs") / f"train-{loaded.name}"
+    metrics = Trainer(loaded, run_dir, restart=restart).run()
+    for split in ("dev", "test"):
+        if split in metrics:
+            click.echo(f"{split} F1 {metrics[split]['f1']:.2f}")
+    click.echo(f"run directory: {run_dir}")
+
+
+def _read_input(path: Path, fmt: str, scheme: str, encoding: str, need_tags: bool):
+    from zsner.data.conll import read_conll, read_tokens, read_unlabelled
+
+    if fmt == "conll" and need_tags:
+        return read_conll(path, scheme=scheme, encoding=encoding)
+    if fmt == "conll":
+        return read_unlabelled(path, encoding)
+    if fmt == "text":
+        return read_tokens(path, encoding)
+    return read_unlabelled(path, encoding)  # auto
+
+
+@cli.command()
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="A run directory (uses its best.pt) or a model .pt file.")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--scheme", default="iob2", show_default=True, help="Tag scheme of FILE: iob1, iob2 or iobes.")
+@click.option("--encoding", default="utf-8", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write token/gold/predicted CoNLL here.")
+@click.option("--json", "as_json", is_flag=True, help="Print scores as JSON.")
+@click.option("--batch-size", default=128, show_default=True)
+def evaluate(model_path: Path, file: Path, scheme: str, encoding: str, out: Path | None, as_json: bool, batch_size: int) -> None:
+    """Tag a labelled CoNLL FILE with a trained model and score it like conlleval."""
+    from zsner.data.conll import read_conll, write_conll
+    from zsner.metrics import score as score_tags
+    from zsner.training.checkpoint import load_model
+    from zsner.training.predict import predict
+
+    model, vocabs = load_model(model_path)
+    sentences = read_conll(file, scheme=scheme, encoding=encoding)
+    predicted = predict(model, vocabs.batcher(), sentences, vocabs.scheme, batch_size)
+    scores = score_tags([s.tags for s in sentences], predicted)
+    if out is not None:
+        write_conll(out, sentences, predicted)
+    click.echo(json.dumps(_json_scores(scores), indent=2) if as_json else scores.report())
+
+
+@cli.command("predict")
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
+              help="A run directory (uses its best.pt) or a model .pt file.")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", "conll", "text"]), default="auto", show_default=True,
+              help="conll: token in the first column; text: one whitespace-tokenised sentence per line.")
+@click.option("--encoding", default="utf-8", show_default=True)
+@click.option("--scheme", default="iob2", show_default=True, help="Tag scheme to write: iob1, iob2 or iobes.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file (default: stdout).")
+@click.option("--batch-size", default=128, show_default=True)
+def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, scheme: str, out: Path | None, batch_size: int) -> None:
+    """Tag FILE (CoNLL or raw text) and write ``token tag`` lines in CoNLL format."""
+    from zsner.data import tags as tagging
+    from zsner.data.conll import write_conll
+    from zsner.training.checkpoint import load_model
+    from zsner.training.predict import predict
+
+    try:
+        tagging.check_scheme(scheme)
+    except ValueError as err:
+        raise ZsnerError(f"--scheme: {err}") from None
+    model, vocabs = load_model(model_path)
+    sentences = _read_input(file, fmt, scheme, encoding, need_tags=False)
+    if not sentences:
+        raise ZsnerError("no sentences to tag", file)
+    predicted = predict(model, vocabs.batcher(), sentences, vocabs.scheme, batch_size)
+    if out is not None:
+        write_conll(out, sentences, predicted, scheme)
+        click.echo(f"{len(sentences)} sentences tagged → {out}", err=True)
+    else:
+        for sentence, tags in zip(sentences, predicted):
+            for token, tag in zip(sentence.tokens, tagging.from_iob2(tags, scheme)):
+                click.echo(f"{token} {tag}")
+            click.echo("")
+
+
+def main() -> None:
+    """Console entry point: run the CLI, turning user errors into one line and ^C into exit 130."""
+    try:
+        cli.main(standalone_mode=False)
+    except ZsnerError as err:
+        click.echo(f"zsner: error: {err}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("zsner: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("zsner: interrupted; state saved, run the same command again to resume", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)

@@ -1,0 +1,1 @@
+"""Neural parts of the tagger: the CRF, the LSTM encoders and the assembled CRF tagger."""

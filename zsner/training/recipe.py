@@ -1,0 +1,129 @@
+"""Recipes: one TOML file per experiment holds every setting (configuration as data, not flags).
+
+A recipe is parsed into typed dataclasses; an unknown key or a value of the wrong type is an error
+naming the recipe file and the key, so a typo never silently falls back to a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from zsner.errors import ZsnerError
+from zsner.model.tagger import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    """Where the labelled data is and how it is read; paths are relative to the working directory."""
+
+    language: str = "en"
+    train: str = ""
+    dev: str = ""
+    test: str = ""
+    scheme: str = "iob2"  # tag scheme of the files
+    encoding: str = "utf-8"
+    train_scheme: str = "iobes"  # scheme the CRF is trained in (the paper: IOBES, except Arabic)
+    max_train_length: int = 250  # longer training sentences are dropped, as in the paper
+    lowercase: bool = False
+    zeros: bool = True
+
+
+@dataclass
+class TrainingConfig:
+    """Optimisation: SGD with lr = max(lr0 / (1 + decay·epoch), min_lr), the paper's schedule."""
+
+    lr: float = 0.1
+    lr_decay: float = 0.01
+    min_lr: float = 1e-4
+    momentum: float = 0.0
+    clip: float = 5.0
+    batch_size: int = 16
+    epochs: int = 30
+    eval_every: int = 150  # batches between dev evaluations
+    eval_batch_size: int = 128
+    singleton_unk: float = 0.5  # probability of replacing a training singleton by UNK (Lample et al.)
+    threads: int = 0  # 0: every core
+    device: str = "auto"  # auto | cpu | cuda
+
+
+@dataclass
+class Recipe:
+    name: str
+    seed: int = 1
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    vectors: dict[str, str] = field(default_factory=dict)  # language → .vec path
+    path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def word_vectors(self) -> str | None:
+        return self.vectors.get(self.data.language) or None
+
+
+def _typed(cls, table: dict, path: Path, section: str):
+    """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
+    if not isinstance(table, dict):
+        raise ZsnerError(f"[{section}] must be a table", path)
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in names:
+            raise ZsnerError(f"unknown key {key!r} in [{section}] (known: {', '.join(sorted(names))})", path)
+        expected = hints[key]
+        ok = (
+            (expected is bool and isinstance(value, bool))
+            or (expected is int and isinstance(value, int) and not isinstance(value, bool))
+            or (expected is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+            or (expected is str and isinstance(value, str))
+        )
+        if not ok:
+            raise ZsnerError(f"[{section}] {key} = {value!r} should be of type {expected.__name__}", path)
+        values[key] = float(value) if expected is float else value
+    return cls(**values)
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read a recipe file; ``overrides`` maps ``section.key`` to a value (e.g. from ``--set``)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ZsnerError("recipe not found", path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ZsnerError(f"not valid TOML: {err}", path) from None
+    for dotted, value in (overrides or {}).items():
+        *sections, key = dotted.split(".")
+        node = table
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[key] = value
+    known = {"name", "seed", "data", "model", "training", "vectors"}
+    # Tables owned by other stages (mapping, cross-lingual training) are read by those stages.
+    foreign = {"languages", "mapping", "cross", "target"}
+    for key in table:
+        if key not in known | foreign:
+            raise ZsnerError(f"unknown top-level key {key!r} (known: {', '.join(sorted(known | foreign))})", path)
+    vectors = table.get("vectors", {})
+    if not all(isinstance(v, str) for v in vectors.values()):
+        raise ZsnerError("[vectors] maps a language code to a .vec path (strings)", path)
+    seed = table.get("seed", 1)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ZsnerError(f"seed = {seed!r} should be an integer", path)
+    return Recipe(
+        name=str(table.get("name", path.stem)),
+        seed=seed,
+        data=_typed(DataConfig, table.get("data", {}), path, "data"),
+        model=_typed(ModelConfig, table.get("model", {}), path, "model"),
+        training=_typed(TrainingConfig, table.get("training", {}), path, "training"),
+        vectors=dict(vectors),
+        path=str(path),
+    )

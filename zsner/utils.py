@@ -1,0 +1,71 @@
+"""Small helpers shared by every module: atomic writes, seeding, version records."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path`` and rename it into place.
+
+    A crash or ^C in the middle leaves the previous file intact: checkpoints and reports are never
+    half-written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so that a run is repeatable on the CPU."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def versions() -> dict[str, str]:
+    """Versions of everything that can change a result, recorded in every run directory."""
+    import numpy as np
+    import torch
+
+    import zsner
+
+    record = {
+        "zsner": zsner.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "cuda": str(torch.version.cuda),
+        "threads": str(torch.get_num_threads()),
+    }
+    try:
+        import faiss
+
+        record["faiss"] = faiss.__version__
+    except ImportError:  # pragma: no cover - faiss is a hard dependency, but versions() must not fail
+        pass
+    return record
