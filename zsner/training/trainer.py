@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -225,7 +226,7 @@ class Trainer:
                 running = 0.0
                 with click.progressbar(length=len(batches), label=f"epoch {state.epoch + 1}/{cfg.epochs}",
                                        item_show_func=lambda _: f"loss {running:.3f} lr {lr:.4f} dev F1 {max(last_f1, 0):.2f}",
-                                       file=click.get_text_stream("stderr")) as bar:
+                                       file=sys.stderr) as bar:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
                         chosen = batches[index]
@@ -242,7 +243,7 @@ class Trainer:
                         loss.backward()
                         clip_gradients(parameters, cfg.clip)
                         optimiser.step()
-                        running = 0.95 * running + 0.05 * float(loss) if state.step else float(loss)
+                        running = 0.95 * running + 0.05 * loss.item() if state.step else loss.item()
                         state.step += 1
                         state.batch = index + 1
                         bar.update(1)

@@ -1,0 +1,140 @@
+"""Training on a small real slice of CoNLL-2003: the loss falls, the run directory is complete, a run
+interrupted by ^C resumes, and predict/evaluate work on the saved model."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, corpus
+from zsner.errors import ZsnerError
+from zsner.training.recipe import load_recipe
+from zsner.training.trainer import Trainer, clip_gradients
+
+
+def _slice(source: Path, target: Path, sentences: int) -> Path:
+    blocks = source.read_text(encoding="ascii").split("\n\n")[: sentences + 1]
+    target.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def recipe_file(tmp_path):
+    train = _slice(corpus("conll2003/eng.train"), tmp_path / "train.conll", 400)
+    dev = _slice(corpus("conll2003/eng.testa"), tmp_path / "dev.conll", 80)
+    path = tmp_path / "tiny.toml"
+    path.write_text(f"""
+name = "tiny"
+seed = 3
+[data]
+train = "{train}"
+dev = "{dev}"
+test = "{dev}"
+scheme = "iob1"
+[model]
+word_dim = 32
+word_hidden = 24
+dense_dim = 24
+[training]
+epochs = 5
+eval_every = 10
+threads = 1
+""")
+    return path
+
+
+def test_tiny_run_learns_and_writes_run_dir(recipe_file, tmp_path):
+    run_dir = tmp_path / "run"
+    metrics = Trainer(load_recipe(recipe_file), run_dir).run()
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert history[-1]["loss"] < 0.6 * history[0]["loss"]
+    assert metrics["dev"]["f1"] > 5.0
+    for name in ("config.json", "versions.json", "log.txt", "metrics.json", "best.pt", "last.pt",
+                 "test.predictions.conll", "dev.conlleval.txt"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "config.json").read_text())["seed"] == 3
+    assert "torch" in json.loads((run_dir / "versions.json").read_text())
+    # the same command again reports the finished run instead of training again
+    assert Trainer(load_recipe(recipe_file), run_dir).run() == metrics
+    # a different recipe in the same run directory is refused
+    with pytest.raises(ZsnerError, match="different recipe"):
+        Trainer(load_recipe(recipe_file, {"training.lr": 0.05}), run_dir).run()
+
+
+def test_same_seed_same_result(recipe_file, tmp_path):
+    overrides = {"training.epochs": 1}
+    a = Trainer(load_recipe(recipe_file, overrides), tmp_path / "a").run()
+    b = Trainer(load_recipe(recipe_file, overrides), tmp_path / "b").run()
+    assert a["dev"] == b["dev"]
+
+
+def test_interrupted_run_resumes(recipe_file, tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "zsner", "train", str(recipe_file), "--run-dir", str(run_dir),
+               "--set", "training.epochs=6", "--set", "training.eval_every=5"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run_dir / "last.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    steps_before = [json.loads(line)["step"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    steps = [json.loads(line)["step"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert steps[: len(steps_before)] == steps_before
+    assert steps == sorted(set(steps)), "no step trained twice after resuming"
+    assert "resuming at epoch" in (run_dir / "log.txt").read_text()
+    from zsner.data.conll import read_conll
+
+    batches_per_epoch = -(-len(read_conll(recipe_file.parent / "train.conll", scheme="iob1")) // 16)
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6 * batches_per_epoch
+
+
+def test_predict_and_evaluate_commands(recipe_file, tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(load_recipe(recipe_file, {"training.epochs": 1}), run_dir).run()
+    text = tmp_path / "raw.txt"
+    text.write_text("Peter Blackburn visited Brussels .\nEU rejects German call to boycott British lamb .\n")
+    out = subprocess.run([sys.executable, "-m", "zsner", "predict", "--model", str(run_dir), str(text)],
+                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines() if line]
+    assert [r[0] for r in rows] == "Peter Blackburn visited Brussels . EU rejects German call to boycott British lamb .".split()
+    assert all(r[1] == "O" or r[1][:2] in ("B-", "I-") for r in rows)
+    dev = tmp_path / "dev.conll"
+    scores = subprocess.run([sys.executable, "-m", "zsner", "evaluate", "--model", str(run_dir), str(dev),
+                             "--scheme", "iob1", "--json"], cwd=REPO, capture_output=True, text=True, check=True)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert json.loads(scores.stdout)["f1"] == pytest.approx(metrics["dev"]["f1"])
+
+
+def test_recipe_errors_are_one_line(tmp_path, recipe_file):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(recipe_file.read_text().replace("epochs = 5", "epochs = 5\nepoch = 4"))
+    with pytest.raises(ZsnerError, match=r"unknown key 'epoch' in \[training\]"):
+        load_recipe(bad)
+    bad.write_text(recipe_file.read_text().replace("epochs = 5", 'epochs = "three"'))
+    result = subprocess.run([sys.executable, "-m", "zsner", "train", str(bad)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"zsner: error: {bad}: [training] epochs = 'three' should be of type int"
+
+
+def test_clip_gradients_handles_sparse():
+    import torch
+
+    embedding = torch.nn.Embedding(10, 3, sparse=True)
+    linear = torch.nn.Linear(3, 1)
+    linear(embedding(torch.tensor([1, 2, 2]))).sum().mul(100).backward()
+    params = [embedding.weight, linear.weight, linear.bias]
+    total = clip_gradients(params, 1.0)
+    assert total > 1.0
+    norms = [embedding.weight.grad.coalesce()._values().norm(), linear.weight.grad.norm(), linear.bias.grad.norm()]
+    assert float(torch.stack(norms).norm()) == pytest.approx(1.0, rel=1e-4)

@@ -1,0 +1,4 @@
+"""``python -m zsner`` is the ``zsner`` command."""
+from zsner.cli import main
+
+main()
