@@ -103,7 +103,7 @@ def main() -> None:
 
     start = time.perf_counter()
     batches = make_batches(batcher, test, args.tag_batch_size)
-    predict_batches(zsner_model, batches, vocabs.tags.items, "iobes", len(test), device)
+    predict_batches(zsner_model, batches, vocabs.tags.items, "iobes", device)
     tag_speed = len(test) / (time.perf_counter() - start)
 
     figures = {

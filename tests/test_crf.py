@@ -7,7 +7,7 @@ import pytest
 import torch
 from torchcrf import CRF as ReferenceCRF
 
-from zsner.model.crf import CRF
+from zsner.model.crf import CRF, _LogPartition
 
 
 def _pair(num_tags: int, seed: int):
@@ -55,8 +55,9 @@ def test_equals_pytorch_crf_with_padding(seed):
     mine = ours.log_likelihood(emissions, tags, lengths)
     theirs = reference(emissions, tags, mask, reduction="none")
     assert torch.allclose(mine, theirs, atol=1e-4)
-    grad_mine = torch.autograd.grad(mine.sum(), [emissions, ours.transitions])
-    grad_theirs = torch.autograd.grad(theirs.sum(), [emissions, reference.transitions])
+    names = ["start_transitions", "end_transitions", "transitions"]
+    grad_mine = torch.autograd.grad(mine.sum(), [emissions] + [getattr(ours, n) for n in names])
+    grad_theirs = torch.autograd.grad(theirs.sum(), [emissions] + [getattr(reference, n) for n in names])
     for a, b in zip(grad_mine, grad_theirs):
         assert torch.allclose(a, b, atol=1e-4)
     decoded = ours.decode(emissions, lengths)
@@ -92,3 +93,14 @@ def test_training_reduces_nll_on_a_fixed_batch():
 def test_rejects_zero_tags():
     with pytest.raises(ValueError):
         CRF(0)
+
+
+@pytest.mark.parametrize("lengths", [[5, 5, 5], [5, 2, 1]])
+def test_analytic_gradient_of_log_partition(lengths):
+    """The forward-backward gradient of log Z against finite differences (double precision)."""
+    torch.manual_seed(1)
+    lengths = torch.tensor(lengths)
+    mask = None if bool((lengths == 5).all()) else torch.arange(5)[None, :] < lengths[:, None]
+    inputs = (torch.randn(3, 5, 4, dtype=torch.double, requires_grad=True),
+              *(torch.randn(*shape, dtype=torch.double, requires_grad=True) for shape in ((4,), (4,), (4, 4))))
+    assert torch.autograd.gradcheck(lambda e, s, t, a: _LogPartition.apply(e, s, t, a, mask), inputs)

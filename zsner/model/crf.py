@@ -52,17 +52,9 @@ class CRF(nn.Module):
         )
 
     def _log_partition(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """log Z by the forward algorithm: α_t = log(exp(α_{t-1} − m) · exp(A − a)) + m + a + e_t."""
-        steps = emissions.shape[1]
-        mask = self._mask(lengths, steps)
-        shift = self.transitions.max().detach()
-        exp_transitions = torch.exp(self.transitions - shift)
-        alpha = self.start_transitions + emissions[:, 0]
-        for t in range(1, steps):
-            peak = alpha.max(dim=1, keepdim=True).values.detach()
-            stepped = torch.log(torch.exp(alpha - peak) @ exp_transitions) + peak + shift + emissions[:, t]
-            alpha = stepped if mask is None else torch.where(mask[:, t : t + 1], stepped, alpha)
-        return torch.logsumexp(alpha + self.end_transitions, dim=1)
+        """log Z per sentence, with an analytic gradient (see :class:`_LogPartition`)."""
+        mask = self._mask(lengths, emissions.shape[1])
+        return _LogPartition.apply(emissions, self.start_transitions, self.end_transitions, self.transitions, mask)
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -88,3 +80,67 @@ class CRF(nn.Module):
         # A short sentence's best last tag was carried through its padding to position T-1 by the
         # identity back-pointers, so the back-trace lands on it at the sentence's real end.
         return path
+
+
+class _LogPartition(torch.autograd.Function):
+    """log Z by the forward algorithm, differentiated by the forward-backward algorithm.
+
+    Recording the forward recursion for autograd costs a dozen graph nodes per time step; the gradient
+    of log Z is known in closed form (node and edge marginals), so one backward recursion computes it
+    with no graph at all. Each step is one K×K matrix product in exp-space, shifted for stability:
+    α_t = log(exp(α_{t-1} − m) · exp(A − a)) + m + a + e_t.
+    """
+
+    @staticmethod
+    def forward(ctx, emissions, start, end, transitions, mask):
+        batch, steps, num_tags = emissions.shape
+        shift = transitions.max()
+        exp_transitions = torch.exp(transitions - shift)
+        alphas = emissions.new_empty(steps, batch, num_tags)
+        alpha = start + emissions[:, 0]
+        alphas[0] = alpha
+        for t in range(1, steps):
+            peak = alpha.max(dim=1, keepdim=True).values
+            stepped = torch.log(torch.exp(alpha - peak) @ exp_transitions) + peak + shift + emissions[:, t]
+            alpha = stepped if mask is None else torch.where(mask[:, t : t + 1], stepped, alpha)
+            alphas[t] = alpha
+        log_z = torch.logsumexp(alpha + end, dim=1)
+        ctx.save_for_backward(emissions, end, transitions, alphas, log_z)
+        ctx.mask = mask
+        return log_z
+
+    @staticmethod
+    def backward(ctx, grad_log_z):
+        emissions, end, transitions, alphas, log_z = ctx.saved_tensors
+        mask = ctx.mask
+        batch, steps, num_tags = emissions.shape
+        shift = transitions.max()
+        exp_transitions_t = torch.exp(transitions - shift).t()
+        # β_t(i) = log Σ_j exp(A_ij + e_{t+1}(j) + β_{t+1}(j)); padding steps carry β = end.
+        betas = emissions.new_empty(steps, batch, num_tags)
+        beta = end.expand(batch, num_tags)
+        betas[-1] = beta
+        for t in range(steps - 2, -1, -1):
+            ahead = emissions[:, t + 1] + beta
+            peak = ahead.max(dim=1, keepdim=True).values
+            stepped = torch.log(torch.exp(ahead - peak) @ exp_transitions_t) + peak + shift
+            beta = stepped if mask is None else torch.where(mask[:, t + 1 : t + 2], stepped, beta)
+            betas[t] = beta
+        weight = grad_log_z.view(1, batch, 1)
+        if mask is not None:
+            weight = weight * mask.t().unsqueeze(2)
+        log_z = log_z.view(1, batch, 1)
+        node = torch.exp(alphas + betas - log_z) * weight  # [T, B, K] marginals
+        grad_emissions = node.transpose(0, 1)
+        grad_start = node[0].sum(0)
+        grad_end = (torch.exp(alphas[-1] + end - log_z[0]) * grad_log_z.unsqueeze(1)).sum(0)
+        grad_transitions = torch.zeros_like(transitions)
+        if steps > 1:
+            previous = alphas[:-1]
+            peak = previous.max(dim=2, keepdim=True).values
+            left = torch.exp(previous - peak)  # [T-1, B, K]
+            edge_weight = weight[1:] if mask is not None else weight
+            right = torch.exp(emissions.transpose(0, 1)[1:] + betas[1:] - log_z + peak + shift) * edge_weight
+            pairs = left.reshape(-1, num_tags).t() @ right.reshape(-1, num_tags)
+            grad_transitions = pairs * exp_transitions_t.t()
+        return grad_emissions, grad_start, grad_end, grad_transitions, None

@@ -205,7 +205,7 @@ class Trainer:
                  count_parameters(model), self.device, torch.get_num_threads(), "; resuming at epoch %d batch %d" % (state.epoch + 1, state.batch) if resume else "")
 
         def evaluate_dev() -> float:
-            predicted = predict_batches(model, dev_batches, vocabs.tags.items, vocabs.scheme, len(dev), self.device)
+            predicted = predict_batches(model, dev_batches, vocabs.tags.items, vocabs.scheme, self.device)
             return score([s.tags for s in dev], predicted).f1
 
         def save_state() -> None:
@@ -288,7 +288,7 @@ class Trainer:
             if not sentences:
                 continue
             predicted = predict_batches(model, make_batches(batcher, sentences, self.recipe.training.eval_batch_size),
-                                        vocabs.tags.items, vocabs.scheme, len(sentences), self.device)
+                                        vocabs.tags.items, vocabs.scheme, self.device)
             scores: Scores = score([s.tags for s in sentences], predicted)
             metrics[name] = scores.as_dict()
             write_conll(self.run_dir / f"{name}.predictions.conll", sentences, predicted)

