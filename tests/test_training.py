@@ -138,3 +138,50 @@ def test_clip_gradients_handles_sparse():
     assert total > 1.0
     norms = [embedding.weight.grad.coalesce()._values().norm(), linear.weight.grad.norm(), linear.bias.grad.norm()]
     assert float(torch.stack(norms).norm()) == pytest.approx(1.0, rel=1e-4)
+
+
+def _write_vec(path: Path, words, dim: int, seed: int = 0) -> dict:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    table = {w: rng.normal(size=dim).astype("float32") for w in words}
+    lines = [f"{len(table)} {dim}"] + [w + " " + " ".join(f"{x:.5f}" for x in v) for w, v in table.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return table
+
+
+def test_pretrained_vectors_initialise_embeddings(recipe_file, tmp_path):
+    import numpy as np
+
+    from zsner.data.conll import read_conll
+    from zsner.training.checkpoint import load_model
+
+    train = read_conll(recipe_file.parent / "train.conll", scheme="iob1")
+    dev = read_conll(recipe_file.parent / "dev.conll", scheme="iob1")
+    words = sorted({t.lower() for s in train[:50] + dev[:50] for t in s.tokens})
+    vec = tmp_path / "en.vec"
+    table = _write_vec(vec, words, 32)
+    recipe = recipe_file.read_text() + f'\n[vectors]\nen = "{vec}"\n'
+    with_vectors = tmp_path / "vectors.toml"
+    with_vectors.write_text(recipe)
+    run_dir = tmp_path / "run"
+    Trainer(load_recipe(with_vectors, {"training.epochs": 1, "model.freeze_word_embeddings": True}), run_dir).run()
+    model, vocabs = load_model(run_dir)
+    weight = model.encoder.words.weight.detach().numpy()
+    dev_only = [t for s in dev[:50] for t in s.tokens if t not in {w for s2 in train for w in s2.tokens}]
+    missing = [t for t in dev_only if t.lower() in table and not any(c.isdigit() for c in t)
+               and vocabs.normaliser(t) not in vocabs.words]
+    assert dev_only and not missing, missing[:5]
+    checked = 0
+    for word in vocabs.words.items[2:]:
+        key = word if word in table else word.lower()
+        if key in table:
+            assert np.allclose(weight[vocabs.words.index[word]], table[key], atol=1e-5)
+            checked += 1
+    assert checked > 100
+    wrong = tmp_path / "wrong.vec"
+    _write_vec(wrong, words[:10], 16)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(recipe_file.read_text() + f'\n[vectors]\nen = "{wrong}"\n')
+    with pytest.raises(ZsnerError, match=r"wrong.vec: vectors have dimension 16 but the recipe's \[model\] word_dim is 32"):
+        Trainer(load_recipe(bad), tmp_path / "run2").run()

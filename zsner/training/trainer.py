@@ -151,14 +151,20 @@ class Trainer:
             raise ZsnerError(f"[data] {what} is not set", self.recipe.path)
         return read_conll(path, scheme=self.recipe.data.scheme, encoding=self.recipe.data.encoding)
 
-    def _word_vectors(self, vocabs_words: Vocabulary | None):
-        """Pretrained vectors of the recipe's language, or None for random initialisation."""
+    def _vocabularies(self, train: list[Sentence], unseen: list[Sentence]) -> tuple[Vocabularies, torch.Tensor | None]:
+        """Vocabularies, plus initial word embeddings when the recipe names vectors for its language."""
         path = self.recipe.word_vectors
         if path is None:
-            return None, ()
-        from zsner.embeddings.lookup import vectors_for_vocabulary
+            return build_vocabularies(self.recipe, train), None
+        from zsner.training.pretrained import covered_words, embedding_matrix, load_word_vectors
 
-        return vectors_for_vocabulary(path, self.recipe.model.word_dim)
+        vectors = load_word_vectors(path, self.recipe.model.word_dim)
+        normalise = WordNormaliser(self.recipe.data.lowercase, self.recipe.data.zeros)
+        extra = covered_words(vectors, (normalise(t) for s in unseen for t in s.tokens))
+        vocabs = build_vocabularies(self.recipe, train, extra)
+        table, coverage = embedding_matrix(vectors, vocabs.words.items)
+        log.info("%s: %d vectors; %.1f%% of the %d vocabulary words have one", path, len(vectors), 100 * coverage, len(vocabs.words))
+        return vocabs, table
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -179,10 +185,7 @@ class Trainer:
             model = CrfTagger(recipe.model, len(vocabs.words), len(vocabs.chars), len(vocabs.tags))
             model.load_state_dict(saved["model"])
         else:
-            lookup = self._word_vectors(None)
-            vector_table, vector_words = lookup
-            vocabs = build_vocabularies(recipe, train, vector_words)
-            initial = None if vector_table is None else vector_table(vocabs.words.items, vocabs.normaliser)
+            vocabs, initial = self._vocabularies(train, dev + test)
             model = CrfTagger(recipe.model, len(vocabs.words), len(vocabs.chars), len(vocabs.tags), initial)
         model.to(self.device)
         optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, momentum=cfg.momentum)
