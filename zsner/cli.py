@@ -26,6 +26,7 @@ def cli(verbose: bool) -> None:
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("faiss").setLevel(logging.DEBUG if verbose else logging.WARNING)  # its loader is chatty
 
 
 @cli.group()
@@ -52,7 +53,7 @@ def data_fetch(mirror: Path | None, out: Path, only: tuple[str, ...], force: boo
     elif mirror is not None and not mirror.is_dir():
         raise ZsnerError("mirror folder not found", mirror)
     written = fetch(out, mirror, list(only) or None, force)
-    click.echo(f"{len(written)} files verified in {out}")
+    click.echo(f"{len(written)} corpus files ready in {out} (checked against sources.toml when fetched)")
 
 
 @cli.command()

@@ -54,7 +54,10 @@ def _original_bytes(source: Source, mirror: Path | None) -> bytes:
 
 
 def fetch(out_dir: Path, mirror: Path | None, only: list[str] | None = None, force: bool = False) -> list[Path]:
-    """Fetch, verify and decode each source; files already present are kept unless ``force``."""
+    """Fetch, verify and decode each source; files already present are kept unless ``force``.
+
+    Returns every target path; those fetched in this call are logged, those kept are not.
+    """
     written = []
     sources = [s for s in load_sources() if not only or any(s.path.startswith(prefix) for prefix in only)]
     if not sources:
