@@ -192,6 +192,17 @@ def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, schem
             click.echo("")
 
 
+def _register_stage_commands() -> None:
+    """Commands of the other pipeline stages live beside their code; the group collects them here."""
+    from zsner.embeddings.cli import corpus, dict_group, embed
+
+    for command in (embed, corpus, dict_group):
+        cli.add_command(command)
+
+
+_register_stage_commands()
+
+
 def main() -> None:
     """Console entry point: run the CLI, turning user errors into one line and ^C into exit 130."""
     try:

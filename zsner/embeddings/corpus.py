@@ -19,6 +19,7 @@ from pathlib import Path
 
 from zsner.embeddings.sources import LANGS, SOURCES, Source, read_extra
 from zsner.embeddings.tokenize import split_sentences, tokenize
+from zsner.embeddings.vectors import _readable
 from zsner.errors import ZsnerError
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def build_corpus(
     stats: dict = {"lang": lang, "sources": {}, "missing": {}}
     seen: set[bytes] = set()
     fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=out_dir)
+    _readable(fd)
     jobs: list[tuple[str, Iterator[str], bool]] = []
     for src in SOURCES if sources is None else sources:
         why = src.missing(lang) if lang in src.langs else "not for this language"

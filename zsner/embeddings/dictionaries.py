@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from zsner.embeddings.vectors import _readable
 from zsner.errors import ZsnerError
 
 DICTD_DIR = Path("/usr/share/dictd")
@@ -182,6 +183,7 @@ def write_pairs(pairs: Iterable[tuple[str, str]], path: Path) -> int:
     """Write MUSE ``src tgt`` lines atomically; returns the number written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    _readable(fd)
     n = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

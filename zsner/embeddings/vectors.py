@@ -149,7 +149,7 @@ def read_vec(
                 blocks.append(_parse_floats(rests, rest_lines, path, d))
         if max_vocab is None or max_vocab >= n:
             extra = f.readline()
-            while extra is not None and extra.strip() == b"" and extra:
+            while extra and not extra.strip():
                 extra = f.readline()  # tolerate trailing blank lines only
             if extra:
                 raise ZsnerError(f"more rows than the header's {n}", path, lineno + 1)
@@ -181,6 +181,13 @@ def _is_float(token: bytes) -> bool:
     return True
 
 
+def _readable(fd: int) -> None:
+    """Give a mkstemp file (created 0600) the usual permissions under the user's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)
+
+
 def write_vec(emb: Embeddings, path: str | Path, precision: int = 5) -> None:
     """Write ``emb`` as a fastText ``.vec`` file, atomically (temp file + rename).
 
@@ -191,6 +198,7 @@ def write_vec(emb: Embeddings, path: str | Path, precision: int = 5) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = " ".join([f"%.{precision}g"] * emb.dim)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    _readable(fd)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(f"{len(emb)} {emb.dim}\n")

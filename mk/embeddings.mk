@@ -1,0 +1,40 @@
+# Word vectors, monolingual corpora and bilingual dictionaries (zsner.embeddings; see embeddings/README.md).
+# Real file targets: `make data/vectors/es.vec` (or `make vectors-es`) builds only what is missing.
+# The venv and the installed sources are order-only prerequisites: reinstalling them must not
+# trigger hours of corpus building and training again (delete data/corpus/LANG.txt to rebuild).
+EMB_LANGS := en es nl de fi ar
+DICT_PAIRS := en-es es-en en-nl nl-en en-de de-en ar-en en-ar fi-en en-fi
+SOURCES_STAMP := embeddings/cache/.sources-installed
+DICTS_STAMP := embeddings/cache/.dictionaries-installed
+
+.PHONY: corpora vectors dictionaries  # not corpus-% / vectors-%: make skips pattern rules for phony targets
+.PRECIOUS: data/corpus/%.txt data/vectors/%.vec  # keep the corpora (intermediate files) and vectors
+
+$(SOURCES_STAMP): embeddings/install_sources.sh | $(INSTALLED)
+	PY=$(PY) PIP=$(VENV)/bin/pip bash embeddings/install_sources.sh corpus
+	mkdir -p $(@D) && touch $@
+
+$(DICTS_STAMP): embeddings/install_sources.sh
+	bash embeddings/install_sources.sh dictionaries
+	mkdir -p $(@D) && touch $@
+
+corpus-%: data/corpus/%.txt  ## build the monolingual corpus of one language (en es nl de fi ar)
+	@:
+
+data/corpus/%.txt: | $(INSTALLED) $(SOURCES_STAMP)
+	$(ZSNER) corpus build $*
+
+vectors-%: data/vectors/%.vec  ## train 300-d fastText vectors for one language on its corpus
+	@:
+
+data/vectors/%.vec: data/corpus/%.txt | $(INSTALLED)
+	$(ZSNER) embed train $< data/vectors/$*
+
+corpora: $(addprefix data/corpus/,$(addsuffix .txt,$(EMB_LANGS)))  ## all six corpora
+vectors: $(addprefix data/vectors/,$(addsuffix .vec,$(EMB_LANGS)))  ## all six vector files
+
+DICT_FILES := $(addprefix data/dictionaries/,$(addsuffix .txt,$(DICT_PAIRS)))
+dictionaries: $(DICT_FILES)  ## MUSE-format bilingual dictionaries from FreeDict (en-es en-nl en-de ar-en fi-en + reverses)
+
+data/dictionaries/%.txt: | $(INSTALLED) $(DICTS_STAMP)
+	$(ZSNER) dictionary build $*
