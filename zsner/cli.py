@@ -195,8 +195,9 @@ def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, schem
 def _register_stage_commands() -> None:
     """Commands of the other pipeline stages live beside their code; the group collects them here."""
     from zsner.embeddings.cli import corpus, dict_group, embed
+    from zsner.mapping.cli import map_command
 
-    for command in (embed, corpus, dict_group):
+    for command in (embed, corpus, dict_group, map_command):
         cli.add_command(command)
 
 

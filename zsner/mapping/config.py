@@ -51,7 +51,7 @@ class MappingConfig:
     dis_clip_weights: float = 0.0
     dis_lr: float = 0.2            # SGD (MUSE: 0.1 at batch 32)
     map_lr: float = 0.2            # SGD (MUSE: 0.1 at batch 32)
-    lr_decay: float = 0.98         # per epoch, both optimisers
+    lr_decay: float = 0.98         # per epoch, map optimiser (as MUSE)
     min_lr: float = 1e-6
     lr_shrink: float = 0.5         # map lr /2 when the criterion drops (MUSE)
     # --- refinement (Procrustes on an induced dictionary, Eq. 5) ---------------------------
@@ -61,6 +61,7 @@ class MappingConfig:
     dico_max_rank: int = 15_000
     dico_max_size: int = 0
     # --- model selection / evaluation ------------------------------------------------------
+    select_orthogonal: bool = True  # judge / keep the nearest orthogonal matrix of an adversarial W
     criterion_words: int = 10_000  # mean cosine of CSLS translations of the top-N source words
     csls_k: int = 10
     eval_every_epoch: bool = False  # MUSE: full word-translation evaluation after every epoch
@@ -138,7 +139,7 @@ class MappingConfig:
     def muse_like(cls, **overrides: Any) -> "MappingConfig":
         """MUSE's default schedule (batch 32, 1M words per epoch, lr 0.1, fp32, eval every epoch)."""
         base = dict(n_epochs=5, epoch_size=1_000_000, batch_size=32, dis_lr=0.1, map_lr=0.1,
-                    precision="fp32", eval_every_epoch=True)
+                    precision="fp32", eval_every_epoch=True, select_orthogonal=False)
         base.update(overrides)
         return cls(**base).validate()
 

@@ -22,7 +22,7 @@ from zsner.errors import ZsnerError
 from zsner.mapping.config import MappingConfig
 from zsner.mapping.dictionary import identical_pairs, load_dictionary
 from zsner.mapping.evaluation import word_translation
-from zsner.mapping.trainer import Trainer, atomic_torch_save
+from zsner.mapping.trainer import Trainer, atomic_torch_save, nearest_orthogonal
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best_W.npy"
@@ -172,9 +172,17 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
                             last_ckpt = time.perf_counter()
                 add_time("adversarial", t0)
                 t0 = time.perf_counter()
+                w_train = trainer.weight
+                if cfg.select_orthogonal:
+                    # The adversarial W can drift far from orthogonal (even collapse to low rank,
+                    # which inflates the mean cosine); judge and keep its nearest orthogonal matrix,
+                    # the kind of map that refinement produces, and train on from the raw W.
+                    trainer.set_weight(nearest_orthogonal(w_train))
                 crit = trainer.criterion()
                 add_time("criterion", t0)
+                sv = np.linalg.svd(w_train.astype(np.float64), compute_uv=False)
                 entry = {"epoch": e, "criterion": round(crit, 5),
+                         "singular_values": [round(float(sv.min()), 4), round(float(sv.max()), 4)],
                          "dis_loss": round(pos["dis_loss_sum"] / max(1, pos["step"]), 5),
                          "dis_loss_first_step": pos["dis_loss_first"],
                          "map_lr": trainer.map_optimizer.param_groups[0]["lr"]}
@@ -182,9 +190,11 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
                     evaluate(f"epoch_{e}")
                     entry["eval"] = report["eval"].get(f"epoch_{e}")
                 improved = trainer.save_best(crit, best_path)
+                trainer.set_weight(w_train)
                 notes = trainer.update_lr(crit)
                 report["epochs"].append(entry)
-                log(f"epoch {e}: discriminator loss {entry['dis_loss']:.4f}, criterion {crit:.5f}"
+                log(f"epoch {e}: discriminator loss {entry['dis_loss']:.4f}, singular values of W in "
+                    f"[{sv.min():.3f}, {sv.max():.3f}], criterion {crit:.5f}"
                     + (" (best so far, saved)" if improved else "") + ("; " + "; ".join(notes) if notes else ""))
                 pos.update(epoch=e + 1, step=0, dis_loss_sum=0.0, dis_loss_first=None)
                 checkpoint()
