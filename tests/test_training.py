@@ -51,20 +51,20 @@ threads = 1
 
 def test_tiny_run_learns_and_writes_run_dir(recipe_file, tmp_path):
     run_dir = tmp_path / "run"
-    metrics = Trainer(load_recipe(recipe_file), run_dir).run()
+    metrics = Trainer(load_recipe(recipe_file, {"training.epochs": 12}), run_dir).run()
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     assert history[-1]["loss"] < 0.6 * history[0]["loss"]
-    assert metrics["dev"]["f1"] > 5.0
+    assert metrics["dev"]["f1"] > 20.0
     for name in ("config.json", "versions.json", "log.txt", "metrics.json", "best.pt", "last.pt",
                  "test.predictions.conll", "dev.conlleval.txt"):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "config.json").read_text())["seed"] == 3
     assert "torch" in json.loads((run_dir / "versions.json").read_text())
     # the same command again reports the finished run instead of training again
-    assert Trainer(load_recipe(recipe_file), run_dir).run() == metrics
+    assert Trainer(load_recipe(recipe_file, {"training.epochs": 12}), run_dir).run() == metrics
     # a different recipe in the same run directory is refused
     with pytest.raises(ZsnerError, match="different recipe"):
-        Trainer(load_recipe(recipe_file, {"training.lr": 0.05}), run_dir).run()
+        Trainer(load_recipe(recipe_file, {"training.epochs": 12, "training.lr": 0.05}), run_dir).run()
 
 
 def test_same_seed_same_result(recipe_file, tmp_path):
@@ -78,7 +78,10 @@ def test_interrupted_run_resumes(recipe_file, tmp_path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "zsner", "train", str(recipe_file), "--run-dir", str(run_dir),
                "--set", "training.epochs=6", "--set", "training.eval_every=5"]
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A job started in the background by a shell inherits SIGINT as ignored, and Python then installs
+    # no KeyboardInterrupt handler: restore the default so ^C reaches the child as it does a user's.
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (run_dir / "last.pt").exists() and time.time() < deadline:
         time.sleep(0.2)

@@ -218,6 +218,7 @@ class Trainer:
 
         started = time.perf_counter() - state.seconds
         last_f1 = state.best_f1
+        running: float | None = None  # moving average of the training loss (display and history)
         try:
             while state.epoch < cfg.epochs:
                 lr = learning_rate(cfg, state.epoch)
@@ -226,9 +227,8 @@ class Trainer:
                 rng = np.random.default_rng([recipe.seed, state.epoch])
                 batches = bucketed_batches([len(s) for s in train], cfg.batch_size, rng)
                 model.train()
-                running = 0.0
                 with click.progressbar(length=len(batches), label=f"epoch {state.epoch + 1}/{cfg.epochs}",
-                                       item_show_func=lambda _: f"loss {running:.3f} lr {lr:.4f} dev F1 {max(last_f1, 0):.2f}",
+                                       item_show_func=lambda _: f"loss {running or 0:.3f} lr {lr:.4f} dev F1 {max(last_f1, 0):.2f}",
                                        file=sys.stderr) as bar:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
@@ -246,7 +246,7 @@ class Trainer:
                         loss.backward()
                         clip_gradients(parameters, cfg.clip)
                         optimiser.step()
-                        running = 0.95 * running + 0.05 * loss.item() if state.step else loss.item()
+                        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
                         state.step += 1
                         state.batch = index + 1
                         bar.update(1)
@@ -260,7 +260,7 @@ class Trainer:
                             save_state()
                 state.epoch += 1
                 state.batch = 0
-                log.info("epoch %d done: loss %.3f, best dev F1 %.2f (step %d)", state.epoch, running, state.best_f1, state.best_step)
+                log.info("epoch %d done: loss %.3f, best dev F1 %.2f (step %d)", state.epoch, running or 0.0, state.best_f1, state.best_step)
                 save_state()
         except KeyboardInterrupt:
             state.seconds = time.perf_counter() - started
