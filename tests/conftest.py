@@ -16,18 +16,3 @@ def corpus(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"shared data not available: {path}")
     return path
-
-
-def latin1_slice(relative: str, tmp_path: Path, lines: int) -> Path:
-    """The first ``lines`` lines of a real file, kept in its own encoding, for fast tests."""
-    source = corpus(relative)
-    with open(source, "rb") as handle:
-        head = b"".join(handle.readline() for _ in range(lines))
-    target = tmp_path / source.name
-    target.write_bytes(head)
-    return target
-
-
-@pytest.fixture
-def eng_train() -> Path:
-    return corpus("conll2003/eng.train")

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from conftest import corpus, latin1_slice
+from conftest import corpus
 from zsner.data.conll import Sentence, read_conll, read_tokens, read_unlabelled, write_conll
 from zsner.errors import ZsnerError
 

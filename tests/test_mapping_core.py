@@ -10,7 +10,7 @@ from zsner.mapping.config import MappingConfig, load_mapping_config
 from zsner.mapping.dictionary import build_dictionary, load_dictionary, read_dictionary
 from zsner.mapping.evaluation import precision_at_k, word_translation
 from zsner.mapping.models import Discriminator, Mapping
-from zsner.mapping.neighbours import Radii, csls_topk, knn, unit_rows
+from zsner.mapping.neighbours import Radii, csls_topk, knn
 from zsner.mapping.trainer import Trainer, procrustes_solution
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ interrupted by ^C resumes, and predict/evaluate work on the saved model."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -197,25 +197,29 @@ def write_pairs(pairs: Iterable[tuple[str, str]], path: Path) -> int:
     return n
 
 
-def read_pairs(path: str | Path) -> list[tuple[str, str]]:
-    """Read a MUSE dictionary (``src tgt`` per line, whitespace-separated); malformed lines are errors."""
+def read_pairs(path: str | Path, lowercase: bool = False) -> list[tuple[str, str]]:
+    """All ``(source, target)`` pairs of a MUSE-format file (``src tgt`` per line); a malformed line
+    is a ZsnerError naming the file and line. Blank lines are skipped."""
     path = Path(path)
     if not path.is_file():
         raise ZsnerError("no such dictionary file", path)
-    out: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str]] = []
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise ZsnerError(f"not valid UTF-8 ({e.reason})", path, lineno) from None
-            parts = line.split()
-            if not parts:
+                raise ZsnerError(f"line is not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
+            fields = line.split()
+            if not fields:
                 continue
-            if len(parts) != 2:
-                raise ZsnerError(f"expected 'source_word target_word', found {len(parts)} fields", path, lineno)
-            out.append((parts[0], parts[1]))
-    return out
+            if len(fields) != 2:
+                raise ZsnerError(f"expected 'source target' (2 fields), found {len(fields)}: "
+                                 f"{line.strip()[:60]!r}", path, lineno)
+            if lowercase:
+                fields = [w.lower() for w in fields]
+            pairs.append((fields[0], fields[1]))
+    return pairs
 
 
 def build_dictionary(

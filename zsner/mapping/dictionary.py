@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from zsner.errors import ZsnerError
+from zsner.embeddings.dictionaries import read_pairs as read_dictionary  # one MUSE-format reader
 from zsner.mapping.neighbours import Radii, csls_topk, knn
 
 
@@ -20,31 +20,6 @@ class DictionaryStats:
     pairs: int           # lines read
     in_vocab: int        # pairs with both words in the vocabularies
     sources: int         # distinct source words among those
-
-
-def read_dictionary(path: str | Path, lowercase: bool = False) -> list[tuple[str, str]]:
-    """All ``(source, target)`` pairs of a MUSE-format file; a malformed line is a ZsnerError
-    naming the file and line. Blank lines are skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise ZsnerError("no such dictionary file", path)
-    pairs = []
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ZsnerError(f"line is not valid UTF-8 ({e.reason} at byte {e.start})", path, lineno) from None
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2:
-                raise ZsnerError(f"expected 'source target' (2 fields), found {len(fields)}: "
-                                 f"{line.strip()[:60]!r}", path, lineno)
-            if lowercase:
-                fields = [w.lower() for w in fields]
-            pairs.append((fields[0], fields[1]))
-    return pairs
 
 
 def load_dictionary(path: str | Path, src_index: dict[str, int], tgt_index: dict[str, int],

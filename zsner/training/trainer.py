@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from zsner.data import tags as tagging
-from zsner.data.batching import Batcher, bucketed_batches
+from zsner.data.batching import bucketed_batches
 from zsner.data.conll import Sentence, read_conll, write_conll
 from zsner.data.vocab import Vocabulary, WordNormaliser
 from zsner.errors import ZsnerError
