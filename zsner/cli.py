@@ -194,10 +194,11 @@ def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, schem
 
 def _register_stage_commands() -> None:
     """Commands of the other pipeline stages live beside their code; the group collects them here."""
+    from zsner.cross.cli import cross, table
     from zsner.embeddings.cli import corpus, dict_group, embed
     from zsner.mapping.cli import map_command
 
-    for command in (embed, corpus, dict_group, map_command):
+    for command in (embed, corpus, dict_group, map_command, cross, table):
         cli.add_command(command)
 
 

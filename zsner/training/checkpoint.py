@@ -60,6 +60,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Cr
         payload = torch.load(path, map_location=device, weights_only=False)
     except Exception as err:  # torch raises many types for a damaged file
         raise ZsnerError(f"cannot read model file: {err}", path) from None
+    if isinstance(payload, dict) and payload.get("format") == "zsner-cross-target-1":  # Cross-Augmented θt
+        from zsner.cross.bundle import target_tagger_from_payload
+
+        model, vocabs = target_tagger_from_payload(payload)
+        return model.to(device).eval(), vocabs
     if not isinstance(payload, dict) or payload.get("format") != "zsner-tagger-1":
         raise ZsnerError("not a zsner model bundle", path)
     vocabs = Vocabularies.from_dict(payload["vocabularies"])

@@ -1,0 +1,161 @@
+"""Tiny real-data runs of every Table 4 model: the loss falls, selection both ways writes both scores,
+the run directory is complete, Cross-Augmented starts from a trained source run, `zsner predict` tags
+Spanish with the exported bundle, and `zsner table` collects the runs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cross_fixtures import make_recipe
+from zsner.cross.cli import cross, table
+from zsner.cross.config import load_cross_recipe
+from zsner.cross.train_source import SourceTrainer
+from zsner.errors import ZsnerError
+
+
+def _history(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cross")
+    recipe = make_recipe(tmp, "cross-shared", epochs=8)
+    run = tmp / "runs" / "train-es-tiny" / "cross-shared"
+    metrics = SourceTrainer(load_cross_recipe(recipe), run).run_training()
+    return tmp, run, metrics
+
+
+def _check_run(run: Path, metrics: dict) -> None:
+    for name in ("config.json", "versions.json", "log.txt", "history.jsonl", "last.pt", "metrics.json",
+                 "select-src-dev.pt", "select-tgt-dev.pt", "best.pt", "best-src-dev.pt",
+                 "test.src-dev-selected.predictions.conll", "test.tgt-dev-selected.predictions.conll"):
+        assert (run / name).is_file(), name
+    on_disk = json.loads((run / "metrics.json").read_text())
+    assert on_disk == metrics
+    for key in ("f1_src_dev_selected", "f1_tgt_dev_selected"):
+        assert 0.0 <= metrics[key] <= 100.0
+    assert set(metrics["dev_f1"]) == {"src-dev", "tgt-dev"}
+    assert metrics["src_dev_selected"]["f1"] == max(h["src_dev_f1"] for h in _history(run)) or abs(
+        metrics["src_dev_selected"]["f1"] - max(h["src_dev_f1"] for h in _history(run))) < 0.01
+    assert metrics["tgt_dev_selected"]["f1"] >= max(h["tgt_dev_f1"] for h in _history(run)) - 0.01
+    assert metrics["parameters"] > 0 and metrics["seed"] == 3
+    assert metrics["mapping_p_at_1"]["csls_knn_10/P@1"] == 12.5
+
+
+def test_cross_shared_learns_and_selects_both_ways(shared_run):
+    _, run, metrics = shared_run
+    history = _history(run)
+    assert history[-1]["loss"] < 0.8 * history[0]["loss"]
+    assert max(h["src_dev_f1"] for h in history) > 0.0  # learns English at all
+    _check_run(run, metrics)
+    assert metrics["model"] == "cross-shared" and metrics["variant"] == "cross-shared"
+
+
+def test_finished_run_only_reports(shared_run):
+    tmp, run, metrics = shared_run
+    again = SourceTrainer(load_cross_recipe(make_recipe(tmp, "cross-shared", epochs=8)), run).run_training()
+    assert again == metrics
+    with pytest.raises(ZsnerError, match="different recipe"):
+        SourceTrainer(load_cross_recipe(make_recipe(tmp, "cross-shared", epochs=9)), run).run_training()
+
+
+@pytest.mark.parametrize("model,sets", [("cross-word", ["model.use_chars=false"]),
+                                        ("source-mono", ["cross.mono_target=random"])])
+def test_other_source_variants_train_via_cli(shared_run, model, sets):
+    tmp, _, _ = shared_run
+    recipe = make_recipe(tmp, model, epochs=3)
+    run = tmp / "runs" / "train-es-tiny" / model
+    args = ["train", str(recipe), "--run-dir", str(run)] + [x for s in sets for x in ("--set", s)]
+    result = CliRunner().invoke(cross, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "target test F1" in result.output
+    history = _history(run)
+    assert history[-1]["loss"] < history[0]["loss"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["variant"] == ("cross-word-nochar" if model == "cross-word" else "source-mono-random")
+    if model == "cross-word":
+        assert metrics["parameters"] > json.loads((tmp / "runs/train-es-tiny/cross-shared/metrics.json").read_text())["parameters"] * 0.5
+
+
+def test_cross_augmented_from_the_shared_run(shared_run):
+    tmp, source_run, _ = shared_run
+    recipe = make_recipe(tmp, "cross-augmented", extra=f'source_model = "{source_run}"\nrounds = 3\npatience = 5\n')
+    run = tmp / "runs" / "train-es-tiny" / "cross-augmented"
+    result = CliRunner().invoke(cross, ["train", str(recipe), "--run-dir", str(run)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    _check_run(run, metrics)
+    assert metrics["rounds"] == 3 and len(metrics["thresholds"]) == 3
+    history = [h for h in _history(run) if h["round"] > 0]
+    assert history[-1]["loss_tgt_t"] < history[0]["loss_tgt_t"]  # θt fits the pseudo-labels
+    assert (run / "pseudo-labels.round0.conll").is_file()  # gold vs. θs labels, for Figure 2
+    # zsner predict tags raw Spanish with the exported target bundle (θt reading θs's states)
+    from zsner.cli import cli
+
+    text = tmp / "raw.txt"
+    text.write_text("El presidente de Brasil , Fernando Henrique Cardoso , llegó a Madrid .\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["predict", "--model", str(run), str(text)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("El ")
+    # and `zsner table` collects every run under runs/
+    out = tmp / "table4"
+    result = CliRunner().invoke(table, ["--runs", str(tmp / "runs"), "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    markdown = (tmp / "table4.md").read_text()
+    for variant in ("cross-shared", "cross-augmented"):
+        assert f"| en-es | {variant} | 1 |" in markdown
+    assert (tmp / "table4-fig2.csv").read_text().startswith("pair,min_length")
+
+
+def test_augmented_needs_a_trained_source(tmp_path):
+    recipe = make_recipe(tmp_path, "cross-augmented", extra=f'source_model = "{tmp_path / "nothing"}"\n')
+    from zsner.cross.augment import AugmentedTrainer
+
+    with pytest.raises(ZsnerError, match="no trained source model"):
+        AugmentedTrainer(load_cross_recipe(recipe), tmp_path / "run").run_training()
+
+
+def _interrupt_on(monkeypatch, module, call: int):
+    """Make ``module.evaluate`` raise KeyboardInterrupt (as ^C would) on its ``call``-th call."""
+    real = module.evaluate
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "evaluate", flaky)
+
+
+def test_interrupted_runs_resume(shared_run, monkeypatch, tmp_path):
+    import zsner.cross.augment as augment
+    import zsner.cross.train_source as train_source
+
+    tmp, source_run, _ = shared_run
+    recipe = load_cross_recipe(make_recipe(tmp, "cross-word", epochs=2))
+    run = tmp_path / "word"
+    with monkeypatch.context() as patch:
+        _interrupt_on(patch, train_source, 3)
+        with pytest.raises(KeyboardInterrupt):
+            SourceTrainer(recipe, run).run_training()
+    assert len(_history(run)) == 2 and (run / "last.pt").is_file()
+    metrics = SourceTrainer(recipe, run).run_training()
+    steps = [h["step"] for h in _history(run)]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))  # continued, not restarted
+    assert metrics["steps"] == steps[-1]
+
+    recipe = load_cross_recipe(make_recipe(tmp, "cross-augmented", extra=f'source_model = "{source_run}"\nrounds = 2\npatience = 5\nevals_per_round = 1\n'))
+    run = tmp_path / "augmented"
+    with monkeypatch.context() as patch:
+        _interrupt_on(patch, augment, 3)  # start, end of round 1, ^C at the end of round 2
+        with pytest.raises(KeyboardInterrupt):
+            augment.AugmentedTrainer(recipe, run).run_training()
+    metrics = augment.AugmentedTrainer(recipe, run).run_training()
+    assert metrics["rounds"] == 2 and len(metrics["thresholds"]) == 2
+    assert [h["round"] for h in _history(run)] == [0, 1, 2]  # round 2 was redone after the ^C

@@ -1,0 +1,136 @@
+"""Table 4 and Figure 2 from the run directories on disk (never from numbers typed in).
+
+Table 4: for each language pair and model variant, the target test F1 of the checkpoint selected on
+target dev (F1•) and on source dev (F1°), as mean ± standard deviation and maximum over the runs
+found (the paper: 5 seeds), and the parameter count without embeddings.
+
+Figure 2: sentence length vs. the fraction of target words the *source* model tags correctly, from
+the round-0 pseudo-labels a Cross-Augmented run writes (``pseudo-labels.round0.conll``: token, gold,
+pseudo-label) when its unlabelled target file carries gold tags (analysis only; training never reads
+them).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from zsner.utils import atomic_write_text
+
+ORDER = ["source-mono-nochar", "source-mono", "source-mono-random", "cross-word-nochar", "cross-word",
+         "cross-shared", "cross-augmented"]
+BUCKET = 10  # words per length bucket in Figure 2
+
+
+def collect(runs_dir: Path) -> list[dict[str, Any]]:
+    """One row per (pair, variant) over every cross-lingual ``metrics.json`` under ``runs_dir``."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for path in sorted(Path(runs_dir).rglob("metrics.json")):
+        try:
+            metrics = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(metrics, dict) or "f1_tgt_dev_selected" not in metrics:
+            continue
+        metrics["_dir"] = str(path.parent)
+        variant = metrics.get("variant", metrics["model"])
+        source = metrics.get("source_variant")
+        if source and source != "cross-shared":  # the paper augments Cross-Shared; others are other rows
+            variant += f" (from {source})"
+        groups[(metrics["pair"], variant)].append(metrics)
+    rows = []
+    for (pair, variant), runs in groups.items():
+        row: dict[str, Any] = {"pair": pair, "variant": variant, "runs": len(runs),
+                               "seeds": " ".join(str(r["seed"]) for r in runs),
+                               "parameters": runs[0].get("parameters")}
+        for key, label in (("f1_tgt_dev_selected", "tgt"), ("f1_src_dev_selected", "src")):
+            values = [float(r[key]) for r in runs]
+            row[f"{label}_mean"] = statistics.fmean(values)
+            row[f"{label}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+            row[f"{label}_max"] = max(values)
+        rows.append(row)
+    rank = {name: i for i, name in enumerate(ORDER)}
+    rows.sort(key=lambda r: (r["pair"], rank.get(r["variant"], len(ORDER)), r["variant"]))
+    return rows
+
+
+def write_table(rows: list[dict[str, Any]], out: Path) -> str:
+    """Write ``out.md`` and ``out.csv``; return the Markdown."""
+    lines = ["| pair | model | runs | F1• (tgt dev) mean ± std | max | F1° (src dev) mean ± std | max | parameters |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['pair']} | {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f} ± {r['tgt_std']:.2f} | "
+                     f"{r['tgt_max']:.2f} | {r['src_mean']:.2f} ± {r['src_std']:.2f} | {r['src_max']:.2f} | "
+                     f"{r['parameters']} |")
+    markdown = "\n".join(lines) + "\n"
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out.with_suffix(".md"), markdown)
+    with open(out.with_suffix(".csv"), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return markdown
+
+
+def length_accuracy(path: Path) -> dict[int, tuple[int, int]]:
+    """Length bucket start → (correct, total) words of a ``token gold predicted`` file."""
+    buckets: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    sentence: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        if sentence:
+            bucket = buckets[(len(sentence) - 1) // BUCKET * BUCKET + 1]
+            bucket[0] += sum(g == p for g, p in sentence)
+            bucket[1] += len(sentence)
+            sentence.clear()
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        columns = line.split()
+        if len(columns) >= 3:
+            sentence.append((columns[-2], columns[-1]))
+        else:
+            flush()
+    flush()
+    return {k: (v[0], v[1]) for k, v in sorted(buckets.items())}
+
+
+def figure2(runs_dir: Path, out: Path) -> list[Path]:
+    """Write ``out-fig2.csv`` and, when matplotlib is installed, ``out-fig2.png``; return the paths."""
+    curves: dict[str, dict[int, tuple[int, int]]] = {}
+    for path in sorted(Path(runs_dir).rglob("pseudo-labels.round0.conll")):
+        metrics = path.parent / "metrics.json"
+        pair = json.loads(metrics.read_text()).get("pair", path.parent.name) if metrics.is_file() else path.parent.name
+        curves.setdefault(pair, length_accuracy(path))  # one curve per pair (the first run's)
+    if not curves:
+        return []
+    out = Path(out)
+    csv_path = out.with_name(out.name + "-fig2.csv")
+    rows = [f"{pair},{start},{start + BUCKET - 1},{c},{t},{c / t:.4f}" for pair, curve in curves.items()
+            for start, (c, t) in curve.items()]
+    atomic_write_text(csv_path, "pair,min_length,max_length,correct,words,fraction\n" + "\n".join(rows) + "\n")
+    written = [csv_path]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return written
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for pair, curve in curves.items():
+        xs = [start + BUCKET / 2 for start, (_, t) in curve.items() if t >= 50]
+        ys = [c / t for _, (c, t) in curve.items() if t >= 50]
+        ax.plot(xs, ys, marker="o", label=pair)
+    ax.set_xlabel("target sentence length (words)")
+    ax.set_ylabel("fraction of words tagged correctly")
+    ax.set_title("Source-model pseudo-labels vs. gold (Fig. 2)")
+    ax.legend()
+    fig.tight_layout()
+    png = out.with_name(out.name + "-fig2.png")
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return written + [png]
