@@ -7,8 +7,6 @@ The source matrix is mapped into the target space: ``mapped = src @ W.T``. For t
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +16,24 @@ from torch import nn
 
 from zsner.mapping.config import MappingConfig
 from zsner.mapping.dictionary import build_dictionary
+from zsner.utils import atomic_write
 from zsner.mapping.evaluation import mean_cosine
 from zsner.mapping.models import Discriminator, Mapping
 from zsner.mapping.neighbours import Radii, resolve_precision, unit_rows
 
 
 def atomic_save_npy(array: np.ndarray, path: str | Path) -> None:
-    """np.save through a temporary file in the same folder + rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """np.save through a temporary file and a rename: never a half-written file."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a file handle: np.save would append .npy to a path
+            np.save(handle, array)
+
+    atomic_write(path, write)
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def procrustes_solution(a: np.ndarray, b: np.ndarray) -> np.ndarray:
