@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from zsner.embeddings.vectors import load_bin, write_vec
 from zsner.errors import ZsnerError
 
@@ -44,6 +46,17 @@ class TrainSettings:
     verbose: int = 2
 
 
+def _degenerate(model) -> str | None:
+    """Why a trained model is unusable (NaN or mostly zero vectors), or None when it is fine."""
+    words = model.get_words()[:2000]
+    matrix = np.array([model.get_word_vector(w) for w in words], dtype=np.float32)
+    if not np.isfinite(matrix).all():
+        return "vectors contain NaN or infinity"
+    if (np.linalg.norm(matrix, axis=1) == 0).mean() > 0.5:
+        return "most vectors are zero"
+    return None
+
+
 def train_vectors(corpus: str | Path, out_prefix: str | Path, settings: TrainSettings | None = None, echo=print) -> dict:
     """Train on ``corpus`` (one tokenised sentence per line) and write ``PREFIX.bin`` and ``PREFIX.vec``.
 
@@ -65,18 +78,22 @@ def train_vectors(corpus: str | Path, out_prefix: str | Path, settings: TrainSet
     kwargs["minCount"] = kwargs.pop("min_count")
     if s.maxn == 0:
         kwargs["bucket"] = 0  # no sub-words: fastText otherwise trains unused buckets and can hit NaN
-    model = None
+    emb = None
     for attempt in range(1, ATTEMPTS + 1):
         try:
             model = fasttext.train_unsupervised(str(corpus), **kwargs)
-            break
+            problem = _degenerate(model)
         except RuntimeError as e:  # fasttext 0.9/0.10: "Encountered NaN"
-            # Seen here on small corpora (<300k tokens), where the same settings fail or succeed from
-            # run to run even with one thread: a library flake, so retry before giving up.
-            echo(f"train: attempt {attempt}/{ATTEMPTS} failed: {e}")
-            if attempt == ATTEMPTS:
-                raise ZsnerError(f"fastText training failed {ATTEMPTS} times ({e}); try a lower --lr, "
-                                 "fewer epochs or more text", corpus) from None
+            problem = str(e)
+        if problem is None:
+            break
+        # Seen here on small corpora (<300k tokens): the same settings fail (an exception, or NaN /
+        # all-zero vectors without one) or succeed from run to run even with one thread; a library
+        # flake, so retry before giving up.
+        echo(f"train: attempt {attempt}/{ATTEMPTS} failed: {problem}")
+        if attempt == ATTEMPTS:
+            raise ZsnerError(f"fastText training failed {ATTEMPTS} times ({problem}); try a lower --lr, "
+                             "fewer epochs or more text", corpus)
     seconds = time.time() - t0
     bin_path = Path(f"{out_prefix}.bin")
     tmp_bin = Path(f"{out_prefix}.bin.tmp")
