@@ -39,7 +39,7 @@ bench: $(INSTALLED) $(NER_DATA)  ## tagger speed: zsner vs a plain Lample-style 
 train-en: $(INSTALLED) $(NER_DATA)  ## supervised English BiLSTM-CRF on CoNLL-2003 (runs/train-en)
 	$(ZSNER) train recipes/en.toml --run-dir runs/train-en
 
-clean:  ## remove runs and fetched data (keeps .venv)
-	rm -rf runs data
+clean:  ## remove runs/ and the fetched gold corpora (keeps .venv, corpora, vectors and dictionaries)
+	rm -rf runs data/ner
 
 -include mk/*.mk
