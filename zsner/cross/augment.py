@@ -155,9 +155,11 @@ class AugmentedTrainer:
 
         clock = Clock(state["seconds"])
         last = {"src-dev": 0.0, "tgt-dev": 0.0}
-        if not resume:  # the starting point is a candidate too (θt starts from θs's output layers)
+        if not resume:
+            # Recorded but not a selection candidate: θt's encoders are untrained here, and θs scores
+            # best on source dev at its own starting point, so src-dev selection would always pick an
+            # untrained target model (target test F1 0).
             last = evaluate(taggers, eval_sets, gold, v.tags.items, v.scheme, self.device)
-            selection.update(last, {"round": 0, "step": 0}, save_selection)
             self.run.record({"round": 0, "step": 0, "src_dev_f1": round(last["src-dev"], 2),
                              "tgt_dev_f1": round(last["tgt-dev"], 2), "seconds": round(clock.seconds, 1)})
         try:
