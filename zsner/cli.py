@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from zsner.cli_options import recipe_overrides, run_options
 from zsner.errors import ZsnerError
 
 
@@ -76,29 +77,9 @@ def _json_scores(scores) -> dict:
     return {key: full[key] for key in ("precision", "recall", "f1", "per_type")}
 
 
-def _parse_overrides(pairs: tuple[str, ...]) -> dict:
-    import tomllib
-
-    overrides = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ZsnerError(f"--set expects section.key=value, got {pair!r}")
-        try:
-            overrides[key.strip()] = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
-            overrides[key.strip()] = value
-    return overrides
-
-
 @cli.command()
 @click.argument("recipe", type=click.Path(path_type=Path))
-@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
-              help="Where config, log, checkpoints and metrics go (default: runs/train-<name>).")
-@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
-@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one recipe value, e.g. --set training.epochs=5 (repeatable).")
-@click.option("--restart", is_flag=True, help="Discard the run directory's previous state and start over.")
+@run_options("Where config, log, checkpoints and metrics go (default: runs/train-<name>).", "training.epochs=5")
 def train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...], restart: bool) -> None:
     """Train the BiLSTM-CRF tagger described by RECIPE (a TOML file in recipes/).
 
@@ -107,10 +88,7 @@ def train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str,
     from zsner.training.recipe import load_recipe
     from zsner.training.trainer import Trainer
 
-    overrides = _parse_overrides(sets)
-    if seed is not None:
-        overrides["seed"] = seed
-    loaded = load_recipe(recipe, overrides)
+    loaded = load_recipe(recipe, recipe_overrides(sets, seed))
     run_dir = run_dir or Path("runs") / f"train-{loaded.name}"
     metrics = Trainer(loaded, run_dir, restart=restart).run()
     for split in ("dev", "test"):

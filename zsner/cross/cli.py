@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from zsner.cli_options import recipe_overrides, run_options
+
 
 @click.group("cross")
 def cross() -> None:
@@ -14,24 +16,15 @@ def cross() -> None:
 
 @cross.command("train")
 @click.argument("recipe", type=click.Path(path_type=Path))
-@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
-              help="Run directory (default: runs/train-<name>/<cross.model>[-nochar]).")
-@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
-@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one recipe value, e.g. --set cross.model=cross-word (repeatable).")
-@click.option("--restart", is_flag=True, help="Discard the run directory's previous state and start over.")
+@run_options("Run directory (default: runs/train-<name>/<cross.model>[-nochar]).", "cross.model=cross-word")
 def cross_train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...], restart: bool) -> None:
     """Train the cross-lingual model of RECIPE's [cross] table (source-mono, cross-word, cross-shared,
     cross-augmented) and score it on the target test set, selected on source dev (F1°) and on target
     dev (F1•). An interrupted run (^C) resumes when the same command is run again.
     """
-    from zsner.cli import _parse_overrides
     from zsner.cross.config import load_cross_recipe
 
-    overrides = _parse_overrides(sets)
-    if seed is not None:
-        overrides["seed"] = seed
-    loaded = load_cross_recipe(recipe, overrides)
+    loaded = load_cross_recipe(recipe, recipe_overrides(sets, seed))
     if run_dir is None:
         suffix = "" if loaded.base.model.use_chars else "-nochar"
         run_dir = Path("runs") / f"train-{loaded.base.name}" / f"{loaded.cross.model}{suffix}"
