@@ -30,7 +30,7 @@ import torch
 from zsner.cross.bundle import cross_payload, load_cross
 from zsner.cross.config import CrossRecipe
 from zsner.cross.model import CrossAugmented, network_parameters
-from zsner.cross.run import Clock, CrossData, RunDirectory, Selection, evaluate, final_metrics, load_data
+from zsner.cross.run import Clock, CrossData, RunDirectory, Selection, evaluate, final_metrics, load_data, sgd_for
 from zsner.cross.sampling import LengthSampler
 from zsner.cross.train_source import threads_for
 from zsner.data import tags as tagging
@@ -116,16 +116,12 @@ class AugmentedTrainer:
         model = CrossAugmented(source, recipe.base.model, len(v.tags), cross.detach_source)
         state: dict[str, Any] = {"round": 0, "step": 0, "stale": 0, "finished": False, "seconds": 0.0, "thresholds": []}
         selection = Selection()
+        saved = None
         if resume:
             saved = torch.load(self.run.path / "last.pt", map_location="cpu", weights_only=False)
             model.load_state_dict(saved["model"])
             state, selection = saved["state"], Selection(saved["selection"])
-        model.to(self.device)
-        parameters = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum)
-        if resume:
-            optimiser.load_state_dict(saved["optimiser"])
-            torch.set_rng_state(saved["torch_rng"])
+        parameters, optimiser = sgd_for(model, self.device, cfg, saved)
         if state["finished"]:
             log.info("run already finished; reporting its metrics")
             return json.loads((self.run.path / "metrics.json").read_text())

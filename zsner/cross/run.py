@@ -233,3 +233,15 @@ class Clock:
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.start
+
+
+def sgd_for(model: torch.nn.Module, device: torch.device, cfg, saved: dict | None):
+    """Move ``model`` to ``device`` and build its SGD optimiser over the trainable parameters; when
+    resuming (``saved`` is the ``last.pt`` payload) restore the optimiser and the torch RNG state."""
+    model.to(device)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum)
+    if saved is not None:
+        optimiser.load_state_dict(saved["optimiser"])
+        torch.set_rng_state(saved["torch_rng"])
+    return parameters, optimiser

@@ -21,7 +21,7 @@ import torch
 from zsner.cross.bundle import cross_payload
 from zsner.cross.config import CrossRecipe
 from zsner.cross.model import network_parameters, source_config
-from zsner.cross.run import Clock, RunDirectory, Selection, evaluate, final_metrics, load_data, load_vectors_for
+from zsner.cross.run import Clock, RunDirectory, Selection, evaluate, final_metrics, load_data, load_vectors_for, sgd_for
 from zsner.cross.vocab import SharedVocabularies, build_shared
 from zsner.data import tags as tagging
 from zsner.data.batching import bucketed_batches
@@ -69,6 +69,7 @@ class SourceTrainer:
         state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "loss": 0.0, "pending_eval": False,
                                  "finished": False, "seconds": 0.0}
         selection = Selection()
+        saved = None
         if resume:
             saved = torch.load(self.run.path / "last.pt", map_location="cpu", weights_only=False)
             vocabs = SharedVocabularies.from_dict(saved["vocabularies"])
@@ -84,12 +85,7 @@ class SourceTrainer:
                                           vectors, normaliser, recipe.base.data.train_scheme)
             v = vocabs.vocabs
             model = CrfTagger(config, len(v.words), len(v.chars), len(v.tags), matrix)
-        model.to(self.device)
-        parameters = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum)
-        if resume:
-            optimiser.load_state_dict(saved["optimiser"])
-            torch.set_rng_state(saved["torch_rng"])
+        parameters, optimiser = sgd_for(model, self.device, cfg, saved)
         if state["finished"]:
             log.info("run already finished; reporting its metrics")
             import json
