@@ -29,7 +29,7 @@ from zsner.data.vocab import WordNormaliser
 from zsner.model.tagger import CrfTagger
 from zsner.training import checkpoint
 from zsner.training.predict import make_batches
-from zsner.training.trainer import clip_gradients, learning_rate, resolve_device
+from zsner.training.trainer import learning_rate, resolve_device, sgd_step, singleton_unk_mask
 from zsner.utils import seed_everything
 
 log = logging.getLogger("zsner.cross")
@@ -146,19 +146,10 @@ class SourceTrainer:
                     bar.update(state["batch"])
                     for index in range(state["batch"], len(batches)):
                         chosen = batches[index]
-                        unk = None
-                        if cfg.singleton_unk > 0:
-                            ids = [source_batcher.word_ids(train[i].tokens) for i in chosen]
-                            unk = np.zeros((len(chosen), max(len(x) for x in ids)), dtype=bool)
-                            for row, x in enumerate(ids):
-                                unk[row, : len(x)] = singletons[x] & (rng.random(len(x)) < cfg.singleton_unk)
+                        unk = singleton_unk_mask(source_batcher, train, chosen, singletons, cfg.singleton_unk, rng)
                         batch = source_batcher.batch(train, chosen, [train_tags[i] for i in chosen], unk).to(self.device)
-                        optimiser.zero_grad(set_to_none=True)
-                        loss = model.loss(batch)
-                        loss.backward()
-                        clip_gradients(parameters, cfg.clip)
-                        optimiser.step()
-                        state["loss"] = 0.95 * state["loss"] + 0.05 * loss.item() if state["step"] else loss.item()
+                        loss = sgd_step(model, batch, optimiser, parameters, cfg.clip)
+                        state["loss"] = 0.95 * state["loss"] + 0.05 * loss if state["step"] else loss
                         state["step"] += 1
                         state["batch"] = index + 1
                         bar.update(1)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from zsner.data import tags as tagging
-from zsner.data.batching import bucketed_batches
+from zsner.data.batching import Batcher, bucketed_batches
 from zsner.data.conll import Sentence, read_conll, write_conll
 from zsner.data.vocab import Vocabulary, WordNormaliser
 from zsner.errors import ZsnerError
@@ -81,6 +81,33 @@ def clip_gradients(parameters: Sequence[torch.nn.Parameter], max_norm: float) ->
             if p.grad is not None:
                 p.grad.mul_(scale)
     return total
+
+
+def singleton_unk_mask(batcher: Batcher, sentences: Sequence[Sentence], chosen: Sequence[int],
+                       singletons: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray | None:
+    """Which tokens of a batch to replace by UNK: each training singleton with probability ``rate``.
+
+    Lample et al.'s trick: the UNK embedding then learns from real contexts, which is what unknown test
+    words will look like.
+    """
+    if rate <= 0:
+        return None
+    ids = [batcher.word_ids(sentences[i].tokens) for i in chosen]
+    mask = np.zeros((len(chosen), max(len(x) for x in ids)), dtype=bool)
+    for row, x in enumerate(ids):
+        mask[row, : len(x)] = singletons[x] & (rng.random(len(x)) < rate)
+    return mask
+
+
+def sgd_step(model: torch.nn.Module, batch, optimiser: torch.optim.Optimizer,
+             parameters: Sequence[torch.nn.Parameter], clip: float) -> float:
+    """One update on the CRF loss of ``batch`` with global-norm clipping; returns the loss."""
+    optimiser.zero_grad(set_to_none=True)
+    loss = model.loss(batch)
+    loss.backward()
+    clip_gradients(parameters, clip)
+    optimiser.step()
+    return loss.item()
 
 
 def build_vocabularies(recipe: Recipe, train: Sequence[Sentence], vector_words: Sequence[str] = ()) -> Vocabularies:
@@ -233,20 +260,10 @@ class Trainer:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
                         chosen = batches[index]
-                        unk = None
-                        if cfg.singleton_unk > 0:
-                            ids = [batcher.word_ids(train[i].tokens) for i in chosen]
-                            steps = max(len(x) for x in ids)
-                            unk = np.zeros((len(chosen), steps), dtype=bool)
-                            for row, x in enumerate(ids):
-                                unk[row, : len(x)] = singletons[x] & (rng.random(len(x)) < cfg.singleton_unk)
+                        unk = singleton_unk_mask(batcher, train, chosen, singletons, cfg.singleton_unk, rng)
                         batch = batcher.batch(train, chosen, [train_tags[i] for i in chosen], unk).to(self.device)
-                        optimiser.zero_grad(set_to_none=True)
-                        loss = model.loss(batch)
-                        loss.backward()
-                        clip_gradients(parameters, cfg.clip)
-                        optimiser.step()
-                        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+                        loss = sgd_step(model, batch, optimiser, parameters, cfg.clip)
+                        running = loss if running is None else 0.95 * running + 0.05 * loss
                         state.step += 1
                         state.batch = index + 1
                         bar.update(1)
