@@ -16,3 +16,14 @@ def corpus(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: small matmuls gain nothing from more, and lose a lot on a busy machine."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

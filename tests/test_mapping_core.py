@@ -13,13 +13,7 @@ from zsner.mapping.models import Discriminator, Mapping
 from zsner.mapping.neighbours import Radii, csls_topk, knn
 from zsner.mapping.trainer import Trainer, procrustes_solution
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: small matmuls gain nothing from more, and lose a lot on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 RECIPE = __import__("pathlib").Path(__file__).resolve().parents[1] / "recipes" / "mapping-example.toml"

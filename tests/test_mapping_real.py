@@ -21,13 +21,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CONLL = {"en": (SHARED / "ner" / "conll2003" / "eng.train", "utf-8"),
          "es": (SHARED / "ner" / "conll2002" / "esp.train", "latin-1")}  # CoNLL-2002 is Latin-1
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: small matmuls gain nothing from more, and lose a lot on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = dict(max_vocab=1500, dis_hid_dim=256, batch_size=64, n_epochs=2, epoch_size=64 * 20,
