@@ -167,11 +167,12 @@ class Trainer:
         atomic_write_json(config_path, current)
         return False
 
-    def _attach_log(self) -> None:
+    def _attach_log(self) -> logging.Handler:
         handler = logging.FileHandler(self.run_dir / "log.txt", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logging.getLogger("zsner").addHandler(handler)
         logging.getLogger("zsner").setLevel(logging.INFO)
+        return handler
 
     def _read(self, path: str, what: str) -> list[Sentence]:
         if not path:
@@ -195,8 +196,16 @@ class Trainer:
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """Train (or resume, or only report a finished run) and return the final metrics."""
         resume = self._prepare_run_dir()
-        self._attach_log()
+        handler = self._attach_log()
+        try:
+            return self._run(resume)
+        finally:  # several runs in one process must not write into each other's log.txt
+            logging.getLogger("zsner").removeHandler(handler)
+            handler.close()
+
+    def _run(self, resume: bool) -> dict[str, Any]:
         recipe, cfg = self.recipe, self.recipe.training
         seed_everything(recipe.seed)
         train = [s for s in self._read(recipe.data.train, "train") if len(s) <= recipe.data.max_train_length]
