@@ -47,13 +47,15 @@ class TrainSettings:
 
 
 def _degenerate(model) -> str | None:
-    """Why a trained model is unusable (NaN or mostly zero vectors), or None when it is fine."""
+    """Why a trained model is unusable (NaN, mostly zero or exploded vectors), or None when it is fine."""
     words = model.get_words()[:2000]
     matrix = np.array([model.get_word_vector(w) for w in words], dtype=np.float32)
     if not np.isfinite(matrix).all():
         return "vectors contain NaN or infinity"
     if (np.linalg.norm(matrix, axis=1) == 0).mean() > 0.5:
         return "most vectors are zero"
+    if np.abs(matrix).max() > 1e3:  # healthy skip-gram vectors stay within about ±10
+        return f"vectors exploded (largest value {np.abs(matrix).max():.3g})"
     return None
 
 
