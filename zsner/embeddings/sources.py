@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
+from zsner.data.conll import read_unlabelled
 from zsner.errors import ZsnerError
 
 LANGS = ("en", "es", "nl", "de", "fi", "ar")
@@ -352,20 +353,13 @@ NER_TRAIN = {
 def read_conll_tokens(path: Path, encoding: str) -> Iterator[str]:
     """Sentences (space-joined first column) of a CoNLL file; -DOCSTART- lines dropped.
 
+    Read with zsner's CoNLL reader, which splits columns on spaces and tabs only: ``str.split`` also
+    splits on the 0x85 bytes of the Latin-1 corpora and cut tokens in two.
+
     Only train files are read: the dev/test text must not reach the vectors that are evaluated on it.
     """
-    tokens: list[str] = []
-    with open(path, encoding=encoding, errors="strict") as f:
-        for line in f:
-            cols = line.split()
-            if not cols:
-                if tokens:
-                    yield " ".join(tokens)
-                tokens = []
-            elif cols[0] != "-DOCSTART-":
-                tokens.append(cols[0])
-    if tokens:
-        yield " ".join(tokens)
+    for sentence in read_unlabelled(path, encoding):
+        yield " ".join(sentence.tokens)
 
 
 def read_ner(lang: str) -> Iterator[str]:
