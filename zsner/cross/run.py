@@ -36,55 +36,11 @@ from zsner.metrics import score
 from zsner.training import checkpoint
 from zsner.training.predict import EvalSet, make_batches, predict_batches
 from zsner.training.pretrained import load_word_vectors
-from zsner.training.trainer import _first_difference
-from zsner.utils import atomic_write_json, atomic_write_text, versions
+from zsner.training.rundir import RunDirectory
+from zsner.utils import atomic_write_json, atomic_write_text
 
 log = logging.getLogger("zsner.cross")
 SELECTIONS = ("src-dev", "tgt-dev")
-
-
-class RunDirectory:
-    """Creates, checks and writes a run directory (same conventions as :class:`Trainer`)."""
-
-    STALE = ("last.pt", "best.pt", "best-src-dev.pt", "select-src-dev.pt", "select-tgt-dev.pt",
-             "history.jsonl", "metrics.json")
-
-    def __init__(self, path: str | Path, config: dict[str, Any], restart: bool = False):
-        self.path = Path(path)
-        self.config = config
-        self.restart = restart
-        self._handler: logging.Handler | None = None
-
-    def prepare(self) -> bool:
-        """True when a previous state should be resumed; a different recipe is refused."""
-        config_path = self.path / "config.json"
-        if config_path.exists() and not self.restart:
-            previous = json.loads(config_path.read_text())
-            if previous != self.config:
-                raise ZsnerError(f"holds a run of a different recipe ({_first_difference(previous, self.config)}); "
-                                 "pass --restart to start over, or use another --run-dir", self.path)
-            return (self.path / "last.pt").exists()
-        self.path.mkdir(parents=True, exist_ok=True)
-        for stale in self.STALE:
-            (self.path / stale).unlink(missing_ok=True)
-        atomic_write_json(config_path, self.config)
-        return False
-
-    def attach_log(self, device: torch.device) -> None:
-        self._handler = logging.FileHandler(self.path / "log.txt", encoding="utf-8")
-        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logging.getLogger("zsner").addHandler(self._handler)
-        logging.getLogger("zsner").setLevel(logging.INFO)
-        atomic_write_json(self.path / "versions.json", {**versions(), "device": str(device)})
-
-    def detach_log(self) -> None:
-        if self._handler is not None:
-            logging.getLogger("zsner").removeHandler(self._handler)
-            self._handler.close()
-
-    def record(self, entry: dict[str, Any]) -> None:
-        with open(self.path / "history.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
 
 
 @dataclass

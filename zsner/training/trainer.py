@@ -38,7 +38,8 @@ from zsner.training import checkpoint
 from zsner.training.checkpoint import Vocabularies
 from zsner.training.predict import make_batches, predict_batches
 from zsner.training.recipe import Recipe
-from zsner.utils import atomic_write_json, atomic_write_text, seed_everything, versions
+from zsner.training.rundir import RunDirectory
+from zsner.utils import atomic_write_json, atomic_write_text, seed_everything
 
 log = logging.getLogger("zsner.train")
 
@@ -144,36 +145,13 @@ class Trainer:
 
     def __init__(self, recipe: Recipe, run_dir: str | Path, restart: bool = False):
         self.recipe = recipe
-        self.run_dir = Path(run_dir)
-        self.restart = restart
+        self.directory = RunDirectory(run_dir, recipe.to_dict(), restart)
+        self.run_dir = self.directory.path
         self.device = resolve_device(recipe.training.device)
         threads = recipe.training.threads or os.cpu_count() or 1
         torch.set_num_threads(threads)
 
     # -- set-up -----------------------------------------------------------------------------------
-    def _prepare_run_dir(self) -> bool:
-        """Create or check the run directory; True when a previous state should be resumed."""
-        config_path = self.run_dir / "config.json"
-        current = self.recipe.to_dict()
-        if config_path.exists() and not self.restart:
-            previous = json.loads(config_path.read_text())
-            if previous != current:
-                changed = _first_difference(previous, current)
-                raise ZsnerError(f"holds a run of a different recipe ({changed}); pass --restart to start over, or use another --run-dir", self.run_dir)
-            return (self.run_dir / "last.pt").exists()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in ("last.pt", "best.pt", "history.jsonl", "metrics.json"):
-            (self.run_dir / stale).unlink(missing_ok=True)
-        atomic_write_json(config_path, current)
-        return False
-
-    def _attach_log(self) -> logging.Handler:
-        handler = logging.FileHandler(self.run_dir / "log.txt", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logging.getLogger("zsner").addHandler(handler)
-        logging.getLogger("zsner").setLevel(logging.INFO)
-        return handler
-
     def _read(self, path: str, what: str) -> list[Sentence]:
         if not path:
             raise ZsnerError(f"[data] {what} is not set", self.recipe.path)
@@ -197,13 +175,12 @@ class Trainer:
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Train (or resume, or only report a finished run) and return the final metrics."""
-        resume = self._prepare_run_dir()
-        handler = self._attach_log()
+        resume = self.directory.prepare()
+        self.directory.attach_log(self.device)
         try:
             return self._run(resume)
         finally:  # several runs in one process must not write into each other's log.txt
-            logging.getLogger("zsner").removeHandler(handler)
-            handler.close()
+            self.directory.detach_log()
 
     def _run(self, resume: bool) -> dict[str, Any]:
         recipe, cfg = self.recipe, self.recipe.training
@@ -228,7 +205,6 @@ class Trainer:
         if resume:
             optimiser.load_state_dict(saved["optimiser"])
             torch.set_rng_state(saved["torch_rng"])
-        atomic_write_json(self.run_dir / "versions.json", {**versions(), "device": str(self.device)})
 
         if state.finished:
             log.info("run already finished; reporting its metrics")
@@ -302,8 +278,7 @@ class Trainer:
     def _record(self, state: TrainState, f1: float, lr: float, loss: float, started: float) -> None:
         entry = {"epoch": state.epoch + 1, "step": state.step, "lr": lr, "loss": round(loss, 4),
                  "dev_f1": round(f1, 2), "seconds": round(time.perf_counter() - started, 1)}
-        with open(self.run_dir / "history.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        self.directory.record(entry)
         log.info("epoch %d step %d: loss %.3f lr %.4f dev F1 %.2f", entry["epoch"], state.step, loss, lr, f1)
 
     def _final_metrics(self, dev: list[Sentence], test: list[Sentence], state: TrainState) -> dict[str, Any]:
@@ -325,11 +300,3 @@ class Trainer:
             log.info("%s: %s", name, scores.report().splitlines()[1])
         atomic_write_json(self.run_dir / "metrics.json", metrics)
         return metrics
-
-
-def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
-                return _first_difference(a.get(key), b.get(key), f"{prefix}{key}.")
-    return f"{prefix.rstrip('.')}: {a!r} → {b!r}"
