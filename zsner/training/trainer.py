@@ -183,6 +183,10 @@ class Trainer:
             self.directory.detach_log()
 
     def _run(self, resume: bool) -> dict[str, Any]:
+        metrics_path = self.run_dir / "metrics.json"
+        if resume and metrics_path.exists():  # written last: the run is finished, nothing to load
+            log.info("run already finished; reporting its metrics")
+            return json.loads(metrics_path.read_text())
         recipe, cfg = self.recipe, self.recipe.training
         seed_everything(recipe.seed)
         train = [s for s in self._read(recipe.data.train, "train") if len(s) <= recipe.data.max_train_length]
@@ -205,10 +209,6 @@ class Trainer:
         if resume:
             optimiser.load_state_dict(saved["optimiser"])
             torch.set_rng_state(saved["torch_rng"])
-
-        if state.finished:
-            log.info("run already finished; reporting its metrics")
-            return json.loads((self.run_dir / "metrics.json").read_text())
 
         batcher = vocabs.batcher()
         dev_batches = make_batches(batcher, dev, cfg.eval_batch_size)
