@@ -56,6 +56,35 @@ def test_orthogonalisation_pulls_a_perturbed_matrix_back():
     assert err() < before / 10
 
 
+def test_exact_projection_gives_the_nearest_orthogonal_matrix():
+    w = (random_orthogonal(20, 5) @ np.diag(np.linspace(0.01, 1.7, 20))).astype(np.float32)  # collapsed
+    m = Mapping(20)
+    m.set_weight(w)
+    m.project_orthogonal()
+    p = m.weight.detach().numpy().astype(np.float64)
+    assert np.abs(p @ p.T - np.eye(20)).max() < 1e-5
+    # the polar factor is the closest orthogonal matrix: no random orthogonal matrix is closer
+    best = np.linalg.norm(p - w)
+    assert all(np.linalg.norm(random_orthogonal(20, s) - w) > best for s in range(100, 150))
+    assert np.abs(p - random_orthogonal(20, 5)).max() < 1e-4  # W = Q D with D > 0: the answer is Q
+
+
+def test_trainer_snaps_w_to_orthogonal_every_n_map_steps():
+    rng = np.random.default_rng(6)
+    src = torch.from_numpy(rng.standard_normal((300, 16)).astype(np.float32))
+    tgt = torch.from_numpy((rng.standard_normal((300, 16)) + 2.0).astype(np.float32))  # easy to tell apart
+    errors = {}
+    for every in (0, 3):
+        cfg = MappingConfig(dis_hid_dim=32, batch_size=64, map_lr=2.0, dis_lr=0.5, orthogonal_every=every)
+        tr = Trainer(src, tgt, cfg, "cpu")
+        for _ in range(6):
+            tr.dis_step()
+            tr.mapping_step()
+        w = tr.weight.astype(np.float64)
+        errors[every] = np.abs(w @ w.T - np.eye(16)).max()
+    assert errors[3] < 1e-5 < errors[0]  # six steps, snapped after the 3rd and the 6th
+
+
 def test_discriminator_architecture():
     d = Discriminator(300, layers=2, hid_dim=2048, input_dropout=0.1)
     linears = [m for m in d.layers if isinstance(m, torch.nn.Linear)]

@@ -39,13 +39,15 @@ def _atomic_write_text(path: Path, text: str) -> None:
               help="run directory [default: runs/map-<recipe name>]")
 @click.option("--resume", is_flag=True, help="continue from the run directory's checkpoint")
 @click.option("--seed", type=int, default=None, help="override the recipe's mapping.seed")
+@click.option("--set", "sets", multiple=True, metavar="mapping.KEY=VALUE",
+              help='override one [mapping] value, e.g. --set mapping.seed_dictionary=\'""\' (repeatable)')
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="torch device (auto: cuda when available)")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="torch/faiss CPU threads [default: all cores]")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, device: str,
-                threads: int | None, quiet: bool) -> None:
+def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, sets: tuple[str, ...],
+                device: str, threads: int | None, quiet: bool) -> None:
     """Learn the word-level map of RECIPE's [mapping] table (adversarial + Procrustes refinement)."""
     import torch
 
@@ -55,7 +57,9 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
     from zsner.mapping.pipeline import Interrupted, run_mapping
     from zsner.mapping.trainer import atomic_save_npy
 
-    cfg, recipe_table = load_mapping_config(recipe)
+    from zsner.cli_options import recipe_overrides
+
+    cfg, recipe_table = load_mapping_config(recipe, recipe_overrides(sets, None))
     if seed is not None:
         cfg.seed = seed
     if not cfg.direction:

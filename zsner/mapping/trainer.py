@@ -73,6 +73,7 @@ class Trainer:
         self.tgt_unit = unit_rows(self.tgt)
         self._radii: tuple[int, Radii] | None = None
         self._version = 0  # bumped whenever W changes: radii are valid for one version
+        self._map_steps = 0  # counts map updates, for cfg.orthogonal_every
         # the discriminator sees only the most frequent words of each side
         self.n_dis = (min(cfg.dis_most_frequent, self.src.shape[0]), min(cfg.dis_most_frequent, self.tgt.shape[0]))
         self.bce = nn.BCELoss()
@@ -130,6 +131,9 @@ class Trainer:
             for p in self.discriminator.parameters():
                 p.requires_grad_(True)
         self.mapping.orthogonalize(cfg.map_beta)
+        self._map_steps += 1
+        if cfg.orthogonal_every and self._map_steps % cfg.orthogonal_every == 0:
+            self.mapping.project_orthogonal()
         self._version += 1
         return loss.detach()
 
@@ -224,6 +228,7 @@ class Trainer:
             "best_criterion": self.best_criterion,
             "best_w": self.best_w,
             "decrease_lr": self.decrease_lr,
+            "map_steps": self._map_steps,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -236,4 +241,5 @@ class Trainer:
         self.best_criterion = state["best_criterion"]
         self.best_w = state["best_w"]
         self.decrease_lr = state["decrease_lr"]
+        self._map_steps = state.get("map_steps", 0)
         self._version += 1
