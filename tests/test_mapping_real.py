@@ -73,7 +73,8 @@ def singular_value_range(w: np.ndarray) -> tuple[float, float]:
 
 
 def adversarial_run(en, es, beta: float, steps: int = 150):
-    cfg = MappingConfig(**{**TINY, "dis_hid_dim": 512, "map_beta": beta}).validate()
+    # orthogonal_every = 0: MUSE's beta step alone, the thing this test measures
+    cfg = MappingConfig(**{**TINY, "dis_hid_dim": 512, "map_beta": beta, "orthogonal_every": 0}).validate()
     tr = Trainer(torch.from_numpy(en.matrix), torch.from_numpy(es.matrix), cfg, "cpu")
     # 1. with the map fixed, the discriminator learns to tell English from Spanish
     d_losses = [float(tr.dis_step()) for _ in range(60)]
