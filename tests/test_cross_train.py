@@ -108,7 +108,11 @@ def test_cross_augmented_from_the_shared_run(shared_run):
     markdown = (tmp / "table4.md").read_text()
     for variant in ("cross-shared", "cross-augmented"):
         assert f"| en-es | {variant} | 1 |" in markdown
+    shared_row = next(line for line in markdown.splitlines() if "| cross-shared |" in line)
+    assert shared_row.endswith("| 12.50 |")  # the P@1 of the map the run used
     assert (tmp / "table4-fig2.csv").read_text().startswith("pair,min_length")
+    png = (tmp / "table4-fig2.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000  # Figure 2, drawn by matplotlib
 
 
 def test_augmented_needs_a_trained_source(tmp_path):
