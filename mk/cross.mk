@@ -6,8 +6,11 @@ SEED ?= 1
 
 .PHONY: table  # not train-%: make skips pattern rules for phony targets
 
-train-%: runs/train-%/cross-augmented/metrics.json  ## cross-lingual en->% (map, Cross-Shared, Cross-Augmented) into runs/train-%/
+train-%: runs/train-%/metrics.json  ## cross-lingual en->% (map, Cross-Shared, Cross-Augmented) into runs/train-%/
 	@:
+
+runs/train-%/metrics.json: runs/train-%/cross-augmented/metrics.json | $(INSTALLED)
+	$(ZSNER) cross summary runs/train-$*
 
 runs/train-%/cross-shared/metrics.json: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
 	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) --set cross.model=cross-shared --run-dir runs/train-$*/cross-shared
@@ -26,4 +29,4 @@ train-%-cross-word-nochar: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
 table: | $(INSTALLED)  ## Table 4 (Markdown + CSV) and Fig. 2 from runs/ into runs/table4.*
 	$(ZSNER) table --runs runs --out runs/table4
 
-.PRECIOUS: runs/train-%/cross-shared/metrics.json runs/train-%/cross-augmented/metrics.json
+.PRECIOUS: runs/train-%/metrics.json runs/train-%/cross-shared/metrics.json runs/train-%/cross-augmented/metrics.json

@@ -111,6 +111,29 @@ def test_cross_augmented_from_the_shared_run(shared_run):
     shared_row = next(line for line in markdown.splitlines() if "| cross-shared |" in line)
     assert shared_row.endswith("| 12.50 |")  # the P@1 of the map the run used
     assert (tmp / "table4-fig2.csv").read_text().startswith("pair,min_length")
+    # runs/train-X/metrics.json names the final stage and keeps both scores (make train-X's last step)
+    result = CliRunner().invoke(cross, ["summary", str(tmp / "runs" / "train-es-tiny")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp / "runs" / "train-es-tiny" / "metrics.json").read_text())
+    assert summary["final_model"] == "cross-augmented"
+    assert summary["f1_tgt_dev_selected"] == metrics["f1_tgt_dev_selected"]
+    assert summary["f1_src_dev_selected"] == metrics["f1_src_dev_selected"]
+    assert {"cross-shared", "cross-augmented"} <= set(summary["stages"])
+    # a copy of the augmented run with another seed is pooled with it; one with other settings is not;
+    # the summary file itself is never a row
+    import shutil
+    for name, seed, rounds in (("cross-augmented-s2", 2, 3), ("cross-augmented-r2", 1, 2)):
+        shutil.copytree(run, run.parent / name)
+        for file, key, value in (("metrics.json", "seed", seed), ("config.json", "seed", seed)):
+            data = json.loads((run.parent / name / file).read_text())
+            data[key] = value
+            if file == "config.json":
+                data["cross"]["rounds"] = rounds
+            (run.parent / name / file).write_text(json.dumps(data))
+    result = CliRunner().invoke(table, ["--runs", str(tmp / "runs"), "--out", str(out)], catch_exceptions=False)
+    rows = [line for line in (tmp / "table4.md").read_text().splitlines() if "| cross-augmented" in line]
+    assert len(rows) == 2, rows
+    assert any("[cross.rounds=3] | 2 |" in r for r in rows) and any("[cross.rounds=2] | 1 |" in r for r in rows)
     png = (tmp / "table4-fig2.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000  # Figure 2, drawn by matplotlib
 

@@ -42,6 +42,20 @@ def cross_train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tupl
     click.echo(f"run directory: {run_dir}")
 
 
+@cross.command("summary")
+@click.argument("pair_dir", type=click.Path(file_okay=False, path_type=Path))
+def cross_summary(pair_dir: Path) -> None:
+    """Write PAIR_DIR/metrics.json (e.g. runs/train-es): the final model's F1• and F1° and every
+    stage trained in PAIR_DIR beside it (`make train-X` runs this last)."""
+    from zsner.cross.summary import summarize
+
+    summary = summarize(pair_dir)
+    for name, stage in summary["stages"].items():
+        mark = "  <- final" if name == summary["final_model"] else ""
+        click.echo(f"{name:28s} F1• {stage['f1_tgt_dev_selected']:6.2f}  F1° {stage['f1_src_dev_selected']:6.2f}{mark}")
+    click.echo(f"wrote {pair_dir / 'metrics.json'}")
+
+
 @click.command("table")
 @click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Folder searched (recursively) for cross-lingual metrics.json files.")

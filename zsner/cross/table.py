@@ -25,22 +25,67 @@ ORDER = ["source-mono-nochar", "source-mono", "source-mono-random", "cross-word-
 BUCKET = 10  # words per length bucket in Figure 2
 
 
+#: settings that may differ between runs pooled as "seeds" of one row
+NOT_SETTINGS = {"seed", "path", "name", "threads", "device", "eval_batch_size"}  # not what was learnt
+
+
+def _settings(run_dir: Path) -> dict[str, str]:
+    """The run's recorded config (config.json), flattened to ``section.key`` → value, seed left out."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        if key in NOT_SETTINGS:
+            continue
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": json.dumps(v) for k, v in value.items() if k not in NOT_SETTINGS})
+        else:
+            flat[key] = json.dumps(value)
+    return flat
+
+
+def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Runs of one (pair, variant) grouped by their settings, so that only runs that differ in the
+    seed alone are pooled; each group is labelled by the settings that set it apart ("" if one)."""
+    by_settings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    settings = {id(r): _settings(Path(r["_dir"])) for r in runs}
+    for r in runs:
+        by_settings[json.dumps(settings[id(r)], sort_keys=True)].append(r)
+    if len(by_settings) == 1:
+        return {"": runs}
+    keys = sorted({k for s in settings.values() for k in s})
+    differing = [k for k in keys if len({s.get(k) for s in settings.values()}) > 1
+                 and not k.endswith(("source_model", "mapped_dir"))] or keys
+    out = {}
+    for group in by_settings.values():
+        mine = settings[id(group[0])]
+        out[", ".join(f"{k}={json.loads(mine[k]) if k in mine else '-'}" for k in differing)] = group
+    return out
+
+
 def collect(runs_dir: Path) -> list[dict[str, Any]]:
-    """One row per (pair, variant) over every cross-lingual ``metrics.json`` under ``runs_dir``."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    """One row per (pair, variant, settings) over every cross-lingual ``metrics.json`` under
+    ``runs_dir``: runs are pooled as seeds only when their recorded configs differ in the seed alone."""
+    found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for path in sorted(Path(runs_dir).rglob("metrics.json")):
         try:
             metrics = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if not isinstance(metrics, dict) or "f1_tgt_dev_selected" not in metrics:
-            continue
+        if not isinstance(metrics, dict) or "f1_tgt_dev_selected" not in metrics or metrics.get("summary"):
+            continue  # not a cross-lingual run, or runs/train-X/metrics.json (zsner cross summary)
         metrics["_dir"] = str(path.parent)
         variant = metrics.get("variant", metrics["model"])
         source = metrics.get("source_variant")
         if source and source != "cross-shared":  # the paper augments Cross-Shared; others are other rows
             variant += f" (from {source})"
-        groups[(metrics["pair"], variant)].append(metrics)
+        found[(metrics["pair"], variant)].append(metrics)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for (pair, variant), runs in found.items():
+        for label, group in _split_by_settings(runs).items():
+            groups[(pair, f"{variant} [{label}]" if label else variant)] = group
     rows = []
     for (pair, variant), runs in groups.items():
         row: dict[str, Any] = {"pair": pair, "variant": variant, "runs": len(runs),
@@ -55,7 +100,7 @@ def collect(runs_dir: Path) -> list[dict[str, Any]]:
             row[f"{label}_max"] = max(values)
         rows.append(row)
     rank = {name: i for i, name in enumerate(ORDER)}
-    rows.sort(key=lambda r: (r["pair"], rank.get(r["variant"], len(ORDER)), r["variant"]))
+    rows.sort(key=lambda r: (r["pair"], rank.get(r["variant"].split(" ")[0], len(ORDER)), r["variant"]))
     return rows
 
 
