@@ -4,8 +4,9 @@ on the same vectors, in one run.
 MUSE's schedule: 5 epochs x 1,000,000 words, batch 32, SGD 0.1, fp32, a full word-translation
 evaluation (CSLS over the whole vocabulary) after every epoch, 5 refinements. With --factor F each
 MUSE epoch has 1,000,000/F words (F = 1 is the real thing: ~8 h for 200k x 300 on 2 cores).
-zsner's default is MappingConfig() (batch 128, 250,000 words per epoch, SGD 0.2, bf16 matmuls
-where the CPU is fast at them, CSLS radii once per map, no per-epoch evaluation).
+zsner's default is MappingConfig(): MUSE's batch 32 and SGD 0.1 for 5 x 100,000 words (so --factor 10
+gives both the same number of steps), bf16 matmuls where the CPU is fast at them, W snapped to the
+nearest orthogonal matrix every 10 map steps, CSLS radii once per map, no per-epoch evaluation.
 
 Two ways to make the task harder to fake:
 
