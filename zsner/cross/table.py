@@ -56,8 +56,9 @@ def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, A
     if len(by_settings) == 1:
         return {"": runs}
     keys = sorted({k for s in settings.values() for k in s})
-    differing = [k for k in keys if len({s.get(k) for s in settings.values()}) > 1
-                 and not k.endswith(("source_model", "mapped_dir"))] or keys
+    differing = [k for k in keys if len({s.get(k) for s in settings.values()}) > 1]
+    # paths to the source run / map differ between seeds' run directories: a label only if nothing else does
+    differing = [k for k in differing if not k.endswith(("source_model", "mapped_dir"))] or differing
     out = {}
     for group in by_settings.values():
         mine = settings[id(group[0])]
