@@ -129,6 +129,7 @@ def test_cross_augmented_from_the_shared_run(shared_run):
             data[key] = value
             if file == "config.json":
                 data["cross"]["rounds"] = rounds
+                data["cross"]["source_model"] = f"runs/{name}/cross-shared"  # each seed has its own source run
             (run.parent / name / file).write_text(json.dumps(data))
     result = CliRunner().invoke(table, ["--runs", str(tmp / "runs"), "--out", str(out)], catch_exceptions=False)
     rows = [line for line in (tmp / "table4.md").read_text().splitlines() if "| cross-augmented" in line]

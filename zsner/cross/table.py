@@ -25,8 +25,9 @@ ORDER = ["source-mono-nochar", "source-mono", "source-mono-random", "cross-word-
 BUCKET = 10  # words per length bucket in Figure 2
 
 
-#: settings that may differ between runs pooled as "seeds" of one row
-NOT_SETTINGS = {"seed", "path", "name", "threads", "device", "eval_batch_size"}  # not what was learnt
+#: settings that may differ between runs pooled as "seeds" of one row: not what was learnt, or (the
+#: augmented run's source_model) a path that differs per seed by construction (its kind is in the row name)
+NOT_SETTINGS = {"seed", "path", "name", "threads", "device", "eval_batch_size", "source_model"}
 
 
 def _settings(run_dir: Path) -> dict[str, str]:
@@ -57,8 +58,6 @@ def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, A
         return {"": runs}
     keys = sorted({k for s in settings.values() for k in s})
     differing = [k for k in keys if len({s.get(k) for s in settings.values()}) > 1]
-    # paths to the source run / map differ between seeds' run directories: a label only if nothing else does
-    differing = [k for k in differing if not k.endswith(("source_model", "mapped_dir"))] or differing
     out = {}
     for group in by_settings.values():
         mine = settings[id(group[0])]
