@@ -5,6 +5,13 @@ import torch
 from torch import nn
 
 
+def nearest_orthogonal(w: torch.Tensor) -> torch.Tensor:
+    """The orthogonal matrix closest to ``w`` in Frobenius norm: the polar factor U V^T of its SVD
+    U S V^T, computed in float64 and returned in ``w``'s dtype."""
+    u, _, vt = torch.linalg.svd(w.double())
+    return (u @ vt).to(w.dtype)
+
+
 class Mapping(nn.Module):
     """x -> W x with W a d x d matrix, initialised to the identity and kept near-orthogonal."""
 
@@ -31,14 +38,12 @@ class Mapping(nn.Module):
 
     @torch.no_grad()
     def project_orthogonal(self) -> None:
-        """Replace W by its nearest orthogonal matrix U V^T (polar factor of the SVD W = U S V^T).
+        """Replace W by its nearest orthogonal matrix.
 
         The beta step above moves a singular value s by only beta*s*(1-s^2) per call, far less than
         one SGD step can take away when the discriminator finds a direction to shrink; this exact
         projection undoes any drift at once (11 ms for 300 x 300)."""
-        w = self.linear.weight
-        u, _, vt = torch.linalg.svd(w.double())
-        w.copy_((u @ vt).to(w.dtype))
+        self.linear.weight.copy_(nearest_orthogonal(self.linear.weight))
 
     @torch.no_grad()
     def set_weight(self, w) -> None:

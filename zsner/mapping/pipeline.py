@@ -22,7 +22,8 @@ from zsner.errors import ZsnerError
 from zsner.mapping.config import MappingConfig
 from zsner.mapping.dictionary import identical_pairs, load_dictionary
 from zsner.mapping.evaluation import word_translation
-from zsner.mapping.trainer import Trainer, atomic_torch_save, nearest_orthogonal
+from zsner.mapping.models import nearest_orthogonal
+from zsner.mapping.trainer import Trainer, atomic_torch_save
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best_W.npy"
@@ -177,7 +178,7 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
                     # The adversarial W can drift far from orthogonal (even collapse to low rank,
                     # which inflates the mean cosine); judge and keep its nearest orthogonal matrix,
                     # the kind of map that refinement produces, and train on from the raw W.
-                    trainer.set_weight(nearest_orthogonal(w_train))
+                    trainer.set_weight(nearest_orthogonal(torch.from_numpy(w_train)))
                 crit = trainer.criterion()
                 add_time("criterion", t0)
                 sv = np.linalg.svd(w_train.astype(np.float64), compute_uv=False)

@@ -43,12 +43,6 @@ def procrustes_solution(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (u @ vt).astype(np.float32)
 
 
-def nearest_orthogonal(w: np.ndarray) -> np.ndarray:
-    """The orthogonal matrix closest to ``w`` in Frobenius norm (polar factor U V^T of its SVD)."""
-    u, _, vt = np.linalg.svd(w.astype(np.float64))
-    return (u @ vt).astype(np.float32)
-
-
 class Trainer:
     """Holds the two embedding matrices, the map, the discriminator and their optimisers."""
 
