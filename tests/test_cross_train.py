@@ -110,7 +110,8 @@ def test_cross_augmented_from_the_shared_run(shared_run):
         assert f"| en-es | {variant} | 1 |" in markdown
     shared_row = next(line for line in markdown.splitlines() if "| cross-shared |" in line)
     assert shared_row.endswith("| 12.50 |")  # the P@1 of the map the run used
-    assert (tmp / "table4-fig2.csv").read_text().startswith("pair,min_length")
+    one_run = (tmp / "table4-fig2.csv").read_text().splitlines()
+    assert one_run[0].startswith("pair,runs,min_length") and len(one_run) > 1
     # runs/train-X/metrics.json names the final stage and keeps both scores (make train-X's last step)
     result = CliRunner().invoke(cross, ["summary", str(tmp / "runs" / "train-es-tiny")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -135,6 +136,12 @@ def test_cross_augmented_from_the_shared_run(shared_run):
     rows = [line for line in (tmp / "table4.md").read_text().splitlines() if "| cross-augmented" in line]
     assert len(rows) == 2, rows
     assert any("[cross.rounds=3] | 2 |" in r for r in rows) and any("[cross.rounds=2] | 1 |" in r for r in rows)
+    # Figure 2 pools the source-model pseudo-labels of all three runs: three times the words per bucket
+    three_runs = (tmp / "table4-fig2.csv").read_text().splitlines()
+    assert len(three_runs) == len(one_run)
+    for before, after in zip(one_run[1:], three_runs[1:]):
+        before, after = before.split(","), after.split(",")
+        assert (before[1], after[1]) == ("1", "3") and int(after[5]) == 3 * int(before[5])
     png = (tmp / "table4-fig2.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000  # Figure 2, drawn by matplotlib
 

@@ -57,22 +57,23 @@ def cross_summary(pair_dir: Path) -> None:
 
 
 @click.command("table")
-@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-              help="Folder searched (recursively) for cross-lingual metrics.json files.")
+@click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True, default=[Path("runs")],
+              show_default=True, help="Folder searched (recursively) for cross-lingual metrics.json files; "
+              "give it more than once to search several.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/table4"), show_default=True,
               help="Output prefix: writes OUT.md, OUT.csv and OUT-fig2.png (+ .csv).")
-def table(runs_dir: Path, out: Path) -> None:
+def table(runs_dirs: tuple[Path, ...], out: Path) -> None:
     """Table 4 (mean ± std and max F1 over seeds, tuned on target dev and on source dev, parameters)
     and Figure 2 (sentence length vs. correctly tagged target words) from the run directories."""
     from zsner.cross.table import collect, figure2, write_table
 
-    rows = collect(runs_dir)
+    rows = collect(runs_dirs)
     if not rows:
         from zsner.errors import ZsnerError
 
-        raise ZsnerError("no cross-lingual run with metrics.json found", runs_dir)
+        raise ZsnerError("no cross-lingual run with metrics.json found", ", ".join(map(str, runs_dirs)))
     markdown = write_table(rows, out)
     click.echo(markdown)
-    written = figure2(runs_dir, out)
+    written = figure2(runs_dirs, out)
     for path in written:
         click.echo(f"wrote {path}", err=True)

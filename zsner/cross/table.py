@@ -4,10 +4,10 @@ Table 4: for each language pair and model variant, the target test F1 of the che
 target dev (F1•) and on source dev (F1°), as mean ± standard deviation and maximum over the runs
 found (the paper: 5 seeds), and the parameter count without embeddings.
 
-Figure 2: sentence length vs. the fraction of target words the *source* model tags correctly, from
-the round-0 pseudo-labels a Cross-Augmented run writes (``pseudo-labels.round0.conll``: token, gold,
-pseudo-label) when its unlabelled target file carries gold tags (analysis only; training never reads
-them).
+Figure 2: sentence length vs. the fraction of target words the *source* model tags correctly (all
+words, and words inside gold entities), from the round-0 pseudo-labels a Cross-Augmented run writes
+(``pseudo-labels.round0.conll``: token, gold, pseudo-label) when its unlabelled target file carries
+gold tags (analysis only; training never reads them), pooled over every such run of a pair.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import json
 import statistics
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from zsner.utils import atomic_write_text
 
@@ -65,11 +65,16 @@ def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, A
     return out
 
 
-def collect(runs_dir: Path) -> list[dict[str, Any]]:
+def _find(runs_dirs: Iterable[Path], name: str) -> list[Path]:
+    """Every file called ``name`` under the given folders, each once, in a stable order."""
+    return sorted({path.resolve(): path for folder in runs_dirs for path in Path(folder).rglob(name)}.values())
+
+
+def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
     """One row per (pair, variant, settings) over every cross-lingual ``metrics.json`` under
-    ``runs_dir``: runs are pooled as seeds only when their recorded configs differ in the seed alone."""
+    ``runs_dirs``: runs are pooled as seeds only when their recorded configs differ in the seed alone."""
     found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for path in sorted(Path(runs_dir).rglob("metrics.json")):
+    for path in _find(runs_dirs, "metrics.json"):
         try:
             metrics = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -131,9 +136,13 @@ def write_table(rows: list[dict[str, Any]], out: Path) -> str:
     return markdown
 
 
-def length_accuracy(path: Path) -> dict[int, tuple[int, int]]:
-    """Length bucket start → (correct, total) words of a ``token gold predicted`` file."""
-    buckets: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+Counts = tuple[int, int, int, int]  # words correct, words, entity words correct, entity words
+
+
+def length_accuracy(path: Path) -> dict[int, Counts]:
+    """Length bucket start → counts of a ``token gold predicted`` file. Entity words (gold tag not O)
+    are counted apart: O is ~85 % of the words, so all-word accuracy hides how the entities fare."""
+    buckets: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     sentence: list[tuple[str, str]] = []
 
     def flush() -> None:
@@ -141,6 +150,8 @@ def length_accuracy(path: Path) -> dict[int, tuple[int, int]]:
             bucket = buckets[(len(sentence) - 1) // BUCKET * BUCKET + 1]
             bucket[0] += sum(g == p for g, p in sentence)
             bucket[1] += len(sentence)
+            bucket[2] += sum(g == p for g, p in sentence if g != "O")
+            bucket[3] += sum(g != "O" for g, _ in sentence)
             sentence.clear()
 
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -150,23 +161,37 @@ def length_accuracy(path: Path) -> dict[int, tuple[int, int]]:
         else:
             flush()
     flush()
-    return {k: (v[0], v[1]) for k, v in sorted(buckets.items())}
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in sorted(buckets.items())}
 
 
-def figure2(runs_dir: Path, out: Path) -> list[Path]:
-    """Write ``out-fig2.csv`` and, when matplotlib is installed, ``out-fig2.png``; return the paths."""
-    curves: dict[str, dict[int, tuple[int, int]]] = {}
-    for path in sorted(Path(runs_dir).rglob("pseudo-labels.round0.conll")):
+def _pooled_curves(runs_dirs: Iterable[Path]) -> tuple[dict[str, dict[int, Counts]], dict[str, int]]:
+    """Per pair, the counts of every round-0 pseudo-label file under ``runs_dirs`` added up (each file
+    is one source model: a seed, a schedule), and how many files each pair pooled."""
+    curves: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    files: dict[str, int] = defaultdict(int)
+    for path in _find(runs_dirs, "pseudo-labels.round0.conll"):
         metrics = path.parent / "metrics.json"
         pair = json.loads(metrics.read_text()).get("pair", path.parent.name) if metrics.is_file() else path.parent.name
-        curves.setdefault(pair, length_accuracy(path))  # one curve per pair (the first run's)
+        files[pair] += 1
+        for start, counts in length_accuracy(path).items():
+            pooled = curves[pair][start]
+            for i, count in enumerate(counts):
+                pooled[i] += count
+    return ({pair: {start: tuple(c) for start, c in sorted(curve.items())} for pair, curve in sorted(curves.items())},
+            dict(files))
+
+
+def figure2(runs_dirs: Iterable[Path], out: Path) -> list[Path]:
+    """Write ``out-fig2.csv`` and, when matplotlib is installed, ``out-fig2.png``; return the paths."""
+    curves, files = _pooled_curves(runs_dirs)
     if not curves:
         return []
     out = Path(out)
     csv_path = out.with_name(out.name + "-fig2.csv")
-    rows = [f"{pair},{start},{start + BUCKET - 1},{c},{t},{c / t:.4f}" for pair, curve in curves.items()
-            for start, (c, t) in curve.items()]
-    atomic_write_text(csv_path, "pair,min_length,max_length,correct,words,fraction\n" + "\n".join(rows) + "\n")
+    rows = [f"{pair},{files[pair]},{start},{start + BUCKET - 1},{c},{t},{c / t:.4f},{ec},{et},"
+            f"{ec / et if et else 0:.4f}" for pair, curve in curves.items() for start, (c, t, ec, et) in curve.items()]
+    atomic_write_text(csv_path, "pair,runs,min_length,max_length,correct,words,fraction,entity_correct,"
+                      "entity_words,entity_fraction\n" + "\n".join(rows) + "\n")
     written = [csv_path]
     try:
         import matplotlib
@@ -175,15 +200,18 @@ def figure2(runs_dir: Path, out: Path) -> list[Path]:
         import matplotlib.pyplot as plt
     except ImportError:
         return written
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for pair, curve in curves.items():
-        xs = [start + BUCKET / 2 for start, (_, t) in curve.items() if t >= 50]
-        ys = [c / t for _, (c, t) in curve.items() if t >= 50]
-        ax.plot(xs, ys, marker="o", label=pair)
-    ax.set_xlabel("target sentence length (words)")
-    ax.set_ylabel("fraction of words tagged correctly")
-    ax.set_title("Source-model pseudo-labels vs. gold (Fig. 2)")
-    ax.legend()
+        label = f"{pair} ({files[pair]} source model{'s' if files[pair] > 1 else ''})"
+        for ax, (correct, total) in zip(axes, ((0, 1), (2, 3))):
+            points = [(start + BUCKET / 2, c[correct] / c[total]) for start, c in curve.items() if c[total] >= 50]
+            ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=label)
+    for ax, what in zip(axes, ("all target words", "target words inside gold entities")):
+        ax.set_xlabel("target sentence length (words)")
+        ax.set_ylabel(f"fraction of {what.split(' inside')[0].replace('all ', '')} tagged correctly")
+        ax.set_title(what)
+    axes[0].legend()
+    fig.suptitle("Sentence length vs. correctly tagged target words: source-model pseudo-labels (Fig. 2)")
     fig.tight_layout()
     png = out.with_name(out.name + "-fig2.png")
     fig.savefig(png, dpi=120)
