@@ -98,9 +98,9 @@ def test_cross_augmented_from_the_shared_run(shared_run):
 
     text = tmp / "raw.txt"
     text.write_text("El presidente de Brasil , Fernando Henrique Cardoso , llegó a Madrid .\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["predict", "--model", str(run), str(text)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].startswith("El ")
+    result_predict = CliRunner().invoke(cli, ["predict", "--model", str(run), str(text)], catch_exceptions=False)
+    assert result_predict.exit_code == 0, result_predict.output
+    assert result_predict.output.splitlines()[0].startswith("El ")
     # and `zsner table` collects every run under runs/
     out = tmp / "table4"
     result = CliRunner().invoke(table, ["--runs", str(tmp / "runs"), "--out", str(out)], catch_exceptions=False)
@@ -120,6 +120,10 @@ def test_cross_augmented_from_the_shared_run(shared_run):
     assert summary["f1_tgt_dev_selected"] == metrics["f1_tgt_dev_selected"]
     assert summary["f1_src_dev_selected"] == metrics["f1_src_dev_selected"]
     assert {"cross-shared", "cross-augmented"} <= set(summary["stages"])
+    # ... and `zsner predict --model runs/train-X` tags with that final stage
+    by_pair = CliRunner().invoke(cli, ["predict", "--model", str(tmp / "runs" / "train-es-tiny"), str(text)],
+                                 catch_exceptions=False)
+    assert by_pair.exit_code == 0 and by_pair.output == result_predict.output
     # a copy of the augmented run with another seed is pooled with it; one with other settings is not;
     # the summary file itself is never a row
     import shutil

@@ -111,7 +111,8 @@ def _read_input(path: Path, fmt: str, scheme: str, encoding: str, need_tags: boo
 
 @cli.command()
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory (uses its best.pt) or a model .pt file.")
+              help="A run directory (its best.pt: the target-dev choice of a cross-lingual run; "
+              "best-src-dev.pt is the source-dev one), runs/train-X (its final stage) or a .pt file.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--scheme", default="iob2", show_default=True, help="Tag scheme of FILE: iob1, iob2 or iobes.")
 @click.option("--encoding", default="utf-8", show_default=True)
@@ -136,7 +137,8 @@ def evaluate(model_path: Path, file: Path, scheme: str, encoding: str, out: Path
 
 @cli.command("predict")
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory (uses its best.pt) or a model .pt file.")
+              help="A run directory (its best.pt: the target-dev choice of a cross-lingual run; "
+              "best-src-dev.pt is the source-dev one), runs/train-X (its final stage) or a .pt file.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["auto", "conll", "text"]), default="auto", show_default=True,
               help="conll: token in the first column; text: one whitespace-tokenised sentence per line.")

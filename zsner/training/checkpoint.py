@@ -6,6 +6,8 @@ epoch and the random-number state, so an interrupted run resumes where it stoppe
 """
 from __future__ import annotations
 
+import json
+
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,24 @@ def model_payload(model: CrfTagger, vocabs: Vocabularies) -> dict[str, Any]:
             "state_dict": model.state_dict(), "vocabularies": vocabs.to_dict()}
 
 
+def _final_stage(path: Path) -> Path:
+    """runs/train-es → runs/train-es/cross-augmented, as named by its summary (``zsner cross summary``)."""
+    summary = path / "metrics.json"
+    if path.is_dir() and not (path / "best.pt").exists() and summary.is_file():
+        try:
+            final = json.loads(summary.read_text(encoding="utf-8")).get("final_model")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            return path
+        if isinstance(final, str) and (path / final).is_dir():
+            return path / final
+    return path
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[CrfTagger, Vocabularies]:
-    """Load a model bundle; ``path`` may be the file or a run directory (its ``best.pt``)."""
-    path = Path(path)
+    """Load a model bundle; ``path`` may be the file, a run directory (its ``best.pt``: for a
+    cross-lingual run the target-dev choice, ``best-src-dev.pt`` being the source-dev one) or a
+    ``make train-X`` folder (runs/train-es: the final stage its metrics.json names)."""
+    path = _final_stage(Path(path))
     if path.is_dir():
         path = path / "best.pt"
     if not path.is_file():
