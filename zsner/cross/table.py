@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import statistics
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -97,7 +98,8 @@ def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
                                "seeds": " ".join(str(r["seed"]) for r in runs),
                                "parameters": runs[0].get("parameters"),
                                # the word map the runs used: the paper's F1 rests on P@1 ~ 80
-                               "map_p_at_1": _map_precision(runs)}
+                               "map_p_at_1": _map_precision(runs),
+                               "paper_f1": paper_f1(pair, variant)}
         for key, label in (("f1_tgt_dev_selected", "tgt"), ("f1_src_dev_selected", "src")):
             values = [float(r[key]) for r in runs]
             row[f"{label}_mean"] = statistics.fmean(values)
@@ -107,6 +109,14 @@ def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
     rank = {name: i for i, name in enumerate(ORDER)}
     rows.sort(key=lambda r: (r["pair"], rank.get(r["variant"].split(" ")[0], len(ORDER)), r["variant"]))
     return rows
+
+
+def paper_f1(pair: str, variant: str) -> str:
+    """The paper's mean F1• / F1° for this row (``paper_table4.toml``), "" where it has none."""
+    with open(Path(__file__).with_name("paper_table4.toml"), "rb") as handle:
+        paper = tomllib.load(handle)
+    values = paper.get(pair, {}).get(variant.split(" ")[0])
+    return f"{values[0]:.2f} / {values[1]:.2f}" if values else ""
 
 
 def _map_precision(runs: list[dict[str, Any]]) -> str:
@@ -119,12 +129,12 @@ def _map_precision(runs: list[dict[str, Any]]) -> str:
 def write_table(rows: list[dict[str, Any]], out: Path) -> str:
     """Write ``out.md`` and ``out.csv``; return the Markdown."""
     lines = ["| pair | model | runs | F1• (tgt dev) mean ± std | max | F1° (src dev) mean ± std | max | parameters "
-             "| map P@1 (CSLS) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| map P@1 (CSLS) | paper F1• / F1° |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['pair']} | {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f} ± {r['tgt_std']:.2f} | "
                      f"{r['tgt_max']:.2f} | {r['src_mean']:.2f} ± {r['src_std']:.2f} | {r['src_max']:.2f} | "
-                     f"{r['parameters']} | {r['map_p_at_1']} |")
+                     f"{r['parameters']} | {r['map_p_at_1']} | {r['paper_f1']} |")
     markdown = "\n".join(lines) + "\n"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
