@@ -132,8 +132,9 @@ def write_table(rows: list[dict[str, Any]], out: Path) -> str:
              "| map P@1 (CSLS) | paper F1• / F1° |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['pair']} | {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f} ± {r['tgt_std']:.2f} | "
-                     f"{r['tgt_max']:.2f} | {r['src_mean']:.2f} ± {r['src_std']:.2f} | {r['src_max']:.2f} | "
+        spread = {k: f"{r[k]:.2f}" if r["runs"] > 1 else "–" for k in ("tgt_std", "src_std")}  # one run: no spread
+        lines.append(f"| {r['pair']} | {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f} ± {spread['tgt_std']} | "
+                     f"{r['tgt_max']:.2f} | {r['src_mean']:.2f} ± {spread['src_std']} | {r['src_max']:.2f} | "
                      f"{r['parameters']} | {r['map_p_at_1']} | {r['paper_f1']} |")
     markdown = "\n".join(lines) + "\n"
     out = Path(out)
