@@ -56,7 +56,7 @@ endef
 $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_seed_rules,$(p),$(s)))))
 
 # seed-major order, so that an interrupted `make -j2 seeds` leaves whole seeds of every pair
-seeds: $(foreach s,$(TABLE_SEEDS),$(foreach p,$(CROSS_LANGS),$(foreach m,$(TABLE_MODELS),$(call table_run,$(p),$(m),$(s)))))  ## Table 4 seed runs of every pair (runs/table/)
+seeds: $(foreach s,$(TABLE_SEEDS),$(foreach p,$(CROSS_LANGS),$(foreach m,$(TABLE_MODELS),$(call table_run,$(p),$(m),$(s)))))  ## Table 4 seed runs of every pair into runs/table/ (seeds-es: one pair)
 $(foreach p,$(CROSS_LANGS),$(eval seeds-$(p): $(foreach s,$(TABLE_SEEDS),$(foreach m,$(TABLE_MODELS),$(call table_run,$(p),$(m),$(s))))))
 .PHONY: seeds $(addprefix seeds-,$(CROSS_LANGS))
 
