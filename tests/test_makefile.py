@@ -37,6 +37,9 @@ def test_seeds_of_one_pair_train_every_model_of_table_4_once_per_seed():
         nochar = next(c for c in mine if "cross-word-nochar" in c)
         assert "model.use_chars=false" in nochar and "cross.model=cross-word" in nochar
     assert all("recipes/nl.toml" in c and "training.epochs=5" in c for c in commands)
+    # within a seed, Cross-Augmented runs right after the Cross-Shared run it starts from
+    models = [c.split("cross.model=")[1].split()[0] for c in commands]
+    assert models[3:5] == ["cross-shared", "cross-augmented"]
 
 
 def test_all_seeds_run_seed_by_seed_over_every_pair():
