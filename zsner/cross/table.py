@@ -182,7 +182,9 @@ def _pooled_curves(runs_dirs: Iterable[Path]) -> tuple[dict[str, dict[int, Count
     files: dict[str, int] = defaultdict(int)
     for path in _find(runs_dirs, "pseudo-labels.round0.conll"):
         metrics = path.parent / "metrics.json"
-        pair = json.loads(metrics.read_text()).get("pair", path.parent.name) if metrics.is_file() else path.parent.name
+        if not metrics.is_file():
+            continue  # a run still training: its row is not in the table either
+        pair = json.loads(metrics.read_text()).get("pair", path.parent.name)
         files[pair] += 1
         for start, counts in length_accuracy(path).items():
             pooled = curves[pair][start]
