@@ -7,7 +7,6 @@ epoch and the random-number state, so an interrupted run resumes where it stoppe
 from __future__ import annotations
 
 import json
-
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
