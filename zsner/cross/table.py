@@ -12,6 +12,7 @@ gold tags (analysis only; training never reads them), pooled over every such run
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import statistics
 import tomllib
@@ -111,11 +112,15 @@ def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
     return rows
 
 
+@functools.cache
+def _paper_table() -> dict[str, dict[str, list[float]]]:
+    with open(Path(__file__).with_name("paper_table4.toml"), "rb") as handle:
+        return tomllib.load(handle)
+
+
 def paper_f1(pair: str, variant: str) -> str:
     """The paper's mean F1• / F1° for this row (``paper_table4.toml``), "" where it has none."""
-    with open(Path(__file__).with_name("paper_table4.toml"), "rb") as handle:
-        paper = tomllib.load(handle)
-    values = paper.get(pair, {}).get(variant.split(" ")[0])
+    values = _paper_table().get(pair, {}).get(variant.split(" ")[0])
     return f"{values[0]:.2f} / {values[1]:.2f}" if values else ""
 
 
