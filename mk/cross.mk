@@ -16,18 +16,24 @@ runs/train-%/metrics.json: runs/train-%/cross-augmented/metrics.json | $(INSTALL
 	$(ZSNER) cross summary runs/train-$*
 
 runs/train-%/cross-shared/metrics.json: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-shared --run-dir runs/train-$*/cross-shared
+	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-shared) --run-dir runs/train-$*/cross-shared
 
 runs/train-%/cross-augmented/metrics.json: runs/train-%/cross-shared/metrics.json | $(INSTALLED) $(NER_DATA)
 	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-augmented --set cross.source_model=runs/train-$*/cross-shared --run-dir runs/train-$*/cross-augmented
 
+# The recipe switches of Table 4's rows, used by the rules below and by the seed runs.
+model_options.source-mono := --set cross.model=source-mono
+model_options.cross-word := --set cross.model=cross-word
+model_options.cross-word-nochar := --set cross.model=cross-word --set model.use_chars=false
+model_options.cross-shared := --set cross.model=cross-shared
+
 # Other rows of Table 4, e.g. `make train-es-cross-word` (runs/train-es/cross-word).
 train-%-source-mono: | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=source-mono --run-dir runs/train-$*/source-mono
+	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.source-mono) --run-dir runs/train-$*/source-mono
 train-%-cross-word: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-word --run-dir runs/train-$*/cross-word
+	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-word) --run-dir runs/train-$*/cross-word
 train-%-cross-word-nochar: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-word --set model.use_chars=false --run-dir runs/train-$*/cross-word-nochar
+	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-word-nochar) --run-dir runs/train-$*/cross-word-nochar
 
 # Table 4 needs five seeds of every model for every pair: 5 x 5 x 5 = 125 trainings, 4-8 CPU-hours on a
 # 2-core laptop at the paper's 30 epochs x 10 rounds. The seed runs therefore use a shorter schedule, kept
@@ -38,12 +44,8 @@ train-%-cross-word-nochar: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
 TABLE_SEEDS ?= 1 2 3 4 5
 TABLE_SCHEDULE ?= --set training.epochs=5 --set training.eval_every=100000 --set cross.rounds=3
 TABLE_MODELS := source-mono cross-word cross-word-nochar cross-shared cross-augmented
-table_options.source-mono := --set cross.model=source-mono
-table_options.cross-word := --set cross.model=cross-word
-table_options.cross-word-nochar := --set cross.model=cross-word --set model.use_chars=false
-table_options.cross-shared := --set cross.model=cross-shared
 # $(1) = pair, $(2) = seed: Cross-Augmented of seed s starts from Cross-Shared of seed s
-table_options.cross-augmented = --set cross.model=cross-augmented --set cross.source_model=runs/table/$(1)/cross-shared-s$(2)
+model_options.cross-augmented = --set cross.model=cross-augmented --set cross.source_model=runs/table/$(1)/cross-shared-s$(2)
 table_run = runs/table/$(1)/$(2)-s$(3)/metrics.json
 
 define table_seed_rules
@@ -51,7 +53,7 @@ $(call table_run,$(1),source-mono,$(2)): | $(INSTALLED) $(NER_DATA) data/vectors
 $(foreach m,cross-word cross-word-nochar cross-shared,$(call table_run,$(1),$(m),$(2))): runs/map-$(1)/report.json | $(INSTALLED) $(NER_DATA)
 $(call table_run,$(1),cross-augmented,$(2)): $(call table_run,$(1),cross-shared,$(2))
 $(foreach m,$(TABLE_MODELS),$(call table_run,$(1),$(m),$(2))):
-	$(ZSNER) cross train recipes/$(1).toml --seed $(2) $(TABLE_SCHEDULE) $(CROSS_SET) $$(call table_options.$$(patsubst %-s$(2),%,$$(notdir $$(@D))),$(1),$(2)) --run-dir $$(@D)
+	$(ZSNER) cross train recipes/$(1).toml --seed $(2) $(TABLE_SCHEDULE) $(CROSS_SET) $$(call model_options.$$(patsubst %-s$(2),%,$$(notdir $$(@D))),$(1),$(2)) --run-dir $$(@D)
 endef
 $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_seed_rules,$(p),$(s)))))
 
