@@ -193,7 +193,7 @@ class Trainer:
     def weight(self) -> np.ndarray:
         return self.mapping.weight.detach().cpu().numpy().copy()
 
-    def set_weight(self, w: np.ndarray) -> None:
+    def set_weight(self, w: np.ndarray | torch.Tensor) -> None:
         self.mapping.set_weight(w)
         self._version += 1
 
