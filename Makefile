@@ -27,6 +27,16 @@ data: $(NER_DATA)  ## copy (or download) and checksum the gold NER corpora into 
 $(NER_DATA): $(INSTALLED) zsner/data/sources.toml
 	$(ZSNER) data fetch
 
+# One gold file as make sees it: "remade" (a no-op) after the fetch. `zsner data fetch` rewrites only a copy
+# whose checksum changed (a corpus replaced in sources.toml), so exactly what was built from that file —
+# corpora, vectors, maps, runs — is newer-than-its-input and rebuilt; what read an unchanged file is kept.
+data/ner/%: $(NER_DATA) ; @:
+
+# every gold file a recipe names ("data/ner/..."): the runs of that recipe are rebuilt when one changes
+recipe_gold = $(patsubst "%",%,$(shell grep -oE '"data/ner/[^"]+"' recipes/$(1).toml))
+# a rule that re-runs a finished run because an input changed must start it over, not report the old result
+restart_if_stale = $(if $(wildcard $@),--restart)
+
 test: $(INSTALLED)  ## run the default test suite (what CI runs)
 	$(PY) -m pytest -q
 
@@ -42,4 +52,5 @@ train-en: $(INSTALLED) $(NER_DATA)  ## supervised English BiLSTM-CRF on CoNLL-20
 clean:  ## remove runs/ and the fetched gold corpora (keeps .venv, corpora, vectors and dictionaries)
 	rm -rf runs data/ner
 
+.SECONDEXPANSION:  # lets the rules of mk/*.mk name per-pair prerequisites ($$(call recipe_gold,$$*))
 -include mk/*.mk

@@ -15,11 +15,14 @@ train-%: runs/train-%/metrics.json  ## cross-lingual en->% (map, Cross-Shared, C
 runs/train-%/metrics.json: runs/train-%/cross-augmented/metrics.json | $(INSTALLED)
 	$(ZSNER) cross summary runs/train-$*
 
-runs/train-%/cross-shared/metrics.json: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-shared) --run-dir runs/train-$*/cross-shared
+# Each run also depends on the gold files its recipe names: when one is replaced (`zsner data fetch` after a
+# new checksum), make runs the stage again and $(restart_if_stale) starts it over instead of reporting the
+# finished run's old result; an interrupted run (no metrics.json yet) resumes as usual.
+runs/train-%/cross-shared/metrics.json: runs/map-%/report.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-shared) $(restart_if_stale) --run-dir runs/train-$*/cross-shared
 
-runs/train-%/cross-augmented/metrics.json: runs/train-%/cross-shared/metrics.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-augmented --set cross.source_model=runs/train-$*/cross-shared --run-dir runs/train-$*/cross-augmented
+runs/train-%/cross-augmented/metrics.json: runs/train-%/cross-shared/metrics.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-augmented --set cross.source_model=runs/train-$*/cross-shared $(restart_if_stale) --run-dir runs/train-$*/cross-augmented
 
 # The recipe switches of Table 4's rows, used by the rules below and by the seed runs.
 model_options.source-mono := --set cross.model=source-mono
@@ -49,11 +52,11 @@ model_options.cross-augmented = --set cross.model=cross-augmented --set cross.so
 table_run = runs/table/$(1)/$(2)-s$(3)/metrics.json
 
 define table_seed_rules
-$(call table_run,$(1),source-mono,$(2)): | $(INSTALLED) $(NER_DATA) data/vectors/en.vec data/vectors/$(1).vec
+$(call table_run,$(1),source-mono,$(2)): data/vectors/en.vec data/vectors/$(1).vec | $(INSTALLED) $(NER_DATA)
 $(foreach m,cross-word cross-word-nochar cross-shared,$(call table_run,$(1),$(m),$(2))): runs/map-$(1)/report.json | $(INSTALLED) $(NER_DATA)
 $(call table_run,$(1),cross-augmented,$(2)): $(call table_run,$(1),cross-shared,$(2))
-$(foreach m,$(TABLE_MODELS),$(call table_run,$(1),$(m),$(2))):
-	$(ZSNER) cross train recipes/$(1).toml --seed $(2) $(TABLE_SCHEDULE) $(CROSS_SET) $$(call model_options.$$(patsubst %-s$(2),%,$$(notdir $$(@D))),$(1),$(2)) --run-dir $$(@D)
+$(foreach m,$(TABLE_MODELS),$(call table_run,$(1),$(m),$(2))): $(call recipe_gold,$(1))
+	$(ZSNER) cross train recipes/$(1).toml --seed $(2) $(TABLE_SCHEDULE) $(CROSS_SET) $$(call model_options.$$(patsubst %-s$(2),%,$$(notdir $$(@D))),$(1),$(2)) $$(restart_if_stale) --run-dir $$(@D)
 endef
 $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_seed_rules,$(p),$(s)))))
 

@@ -21,8 +21,16 @@ $(DICTS_STAMP): embeddings/install_sources.sh
 corpus-%: data/corpus/%.txt  ## build the monolingual corpus of one language (en es nl de fi ar)
 	@:
 
-data/corpus/%.txt: | $(INSTALLED) $(SOURCES_STAMP)
+data/corpus/%.txt: $$(ner_train.$$*) | $(INSTALLED) $(SOURCES_STAMP)
 	$(ZSNER) corpus build $*
+
+# the gold train file whose tokens go into each corpus (zsner/embeddings/sources.py NER_TRAIN): a corpus,
+# and so its vectors and maps, is rebuilt when `zsner data fetch` replaces that file (German has none)
+ner_train.en := data/ner/conll2003/eng.train
+ner_train.es := data/ner/conll2002/esp.train
+ner_train.nl := data/ner/conll2002/ned.train
+ner_train.fi := data/ner/fi/fi.train.iob2
+ner_train.ar := data/ner/ar/ar.train.iob2
 
 vectors-%: data/vectors/%.vec  ## train 300-d fastText vectors for one language on its corpus
 	@:

@@ -8,7 +8,6 @@ map_dictionary = data/dictionaries/$(if $(filter $(1),$(MAP_INTO_EN)),$(1)-en,en
 map-%: runs/map-%/report.json  ## cross-lingual word map for recipe % (e.g. map-es) into runs/map-%
 	@:
 
-.SECONDEXPANSION:
 runs/map-%/report.json: recipes/%.toml data/vectors/en.vec data/vectors/%.vec $$(call map_dictionary,$$*) | $(INSTALLED)
 	$(ZSNER) map recipes/$*.toml --out runs/map-$*
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from zsner.data.fetch import fetch
 from zsner.embeddings import sources
 from zsner.embeddings.corpus import build_corpus
 from zsner.embeddings.sources import Source, read_conll_tokens, read_troff
@@ -47,7 +48,7 @@ def test_tokenizer_reproduces_conll_tokens(lang, floor):
 
     Measured: en 84.6%, es 90.2%, nl 93.5% of the first 3000 sentences. The rest are quirks of the
     files that no tokeniser of running text reproduces: Reuters' ``+44``, ``C$``, ``24.SEP.96``;
-    Spanish ``hoy,`` with the comma glued on; Dutch mis-encoded ``Belgi\x81EN``.
+    Spanish ``hoy,`` with the comma glued on.
     """
     sents = _real_sentences(lang)
     same = sum(tokenize(" ".join(t), lang) == t for t in sents)
@@ -69,10 +70,12 @@ def test_sentence_split_keeps_names_and_quotes():
         "Dr. Smith met J. Doe in Washington.", '"They talked."', "Did it help?", "Yes!"]
 
 
-def test_build_corpus_counts_and_dedup(tmp_path):
+def test_build_corpus_counts_and_dedup(tmp_path, monkeypatch):
     path, enc = FILES["es"]
     if not path.is_file():
         pytest.skip(f"{path} not found")
+    fetch(tmp_path / "ner", SHARED / "ner", only=["conll2002/esp.train"])
+    monkeypatch.setattr(sources, "NER_ROOT", tmp_path / "ner")  # the corpus reads the fetched UTF-8 copy
     extra = tmp_path / "extra.txt"
     extra.write_text("El Gobierno aprobó ayer la ley. El Gobierno aprobó ayer la ley.\n\nOtra frase más aquí.\n", "utf-8")
     ner = Source("ner-train-tokens", sources.read_ner, ("es",), "-", pretokenized=True)

@@ -1,6 +1,7 @@
 """`zsner data fetch`: copies from a mirror, checks SHA-256, decodes to UTF-8, clear errors."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -52,3 +53,27 @@ def test_fetch_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "zsner", "data", "fetch", "--mirror", str(tmp_path / "none")],
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip().endswith("none: mirror folder not found")
+
+
+def test_a_stored_copy_whose_checksum_no_longer_holds_is_fetched_again(tmp_path, caplog):
+    """A copy fetched before a corpus was replaced (the damaged Dutch file) is refreshed, with one line."""
+    corpus("conll2002/ned.testa")
+    out = tmp_path / "out"
+    [target] = fetch(out, NER, only=["conll2002/ned.testa"])
+    clean = target.read_bytes()
+    target.write_bytes(clean.replace("ë".encode(), b"\xef\xbd\xa5E", 3))  # what the Shift-JIS trip left
+    with caplog.at_level("WARNING"):
+        fetch(out, NER, only=["conll2002/ned.testa"])
+    assert target.read_bytes() == clean
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{target}: stored copy does not match the checksum")
+
+
+def test_a_copy_that_still_matches_is_not_rewritten(tmp_path):
+    """make rebuilds what read a corpus when the copy's time changes: an unchanged file must keep it."""
+    corpus("conll2002/esp.testb")
+    [target] = fetch(tmp_path, NER, only=["conll2002/esp.testb"])
+    old = target.stat().st_mtime_ns
+    os.utime(target, ns=(old - 10**9, old - 10**9))
+    fetch(tmp_path, NER, only=["conll2002/esp.testb"])
+    assert target.stat().st_mtime_ns == old - 10**9

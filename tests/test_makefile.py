@@ -5,6 +5,7 @@ Cross-Augmented to the wrong source run, which only shows hours later in the tab
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,3 +49,59 @@ def test_all_seeds_run_seed_by_seed_over_every_pair():
     seeds = [c.split("--seed ")[1].split()[0] for c in commands]
     assert seeds == sorted(seeds)  # every pair's seed 1 before any seed 2
     assert {c.split("recipes/")[1].split(".toml")[0] for c in commands} == {"es", "nl", "de", "ar", "fi"}
+
+
+def _built_tree(tmp_path: Path) -> Path:
+    """A copy of the make files with every product of `make train-nl train-de` present and up to date."""
+    for name in ("Makefile", "setup.cfg", "pyproject.toml", "mk", "recipes", "zsner/data/sources.toml",
+                 "embeddings/install_sources.sh"):
+        source = ROOT / name
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+    gold = [f"data/ner/{name}" for name in ("conll2003/eng.train", "conll2003/eng.testa", "conll2003/deu.testa",
+                                            "conll2003/deu.testb", "conll2002/ned.train", "conll2002/ned.testa",
+                                            "conll2002/ned.testb")]
+    products = [".venv/.installed", "embeddings/cache/.sources-installed", "embeddings/cache/.dictionaries-installed",
+                "data/ner/.fetched", *gold]
+    for lang in ("en", "nl", "de"):
+        products += [f"data/corpus/{lang}.txt", f"data/vectors/{lang}.vec"]
+    products += ["data/dictionaries/en-nl.txt", "data/dictionaries/en-de.txt"]
+    for pair in ("nl", "de"):
+        products += [f"runs/map-{pair}/report.json", f"runs/train-{pair}/cross-shared/metrics.json",
+                     f"runs/train-{pair}/cross-augmented/metrics.json", f"runs/train-{pair}/metrics.json"]
+    for age, name in enumerate(reversed(products)):  # each product newer than everything before it
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        stamp = 2_000_000_000 - 60 * age
+        os.utime(path, (stamp, stamp))
+    return tmp_path
+
+
+def _would_run(tree: Path, *targets: str) -> list[str]:
+    result = subprocess.run(["make", "--dry-run", *targets], cwd=tree, capture_output=True, text=True, check=True)
+    return [line for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ")]
+
+
+def test_a_replaced_gold_file_rebuilds_exactly_what_read_it(tmp_path):
+    """The Dutch/German gold files were replaced in 2026: what was built from them must not be reused."""
+    tree = _built_tree(tmp_path)
+    assert _would_run(tree, "train-nl", "train-de") == []
+    os.utime(tree / "data/ner/conll2002/ned.train", (2_100_000_000, 2_100_000_000))  # fetch rewrote it
+    nl = _would_run(tree, "train-nl", "train-de")
+    assert nl[:3] == [".venv/bin/zsner corpus build nl", ".venv/bin/zsner embed train data/corpus/nl.txt data/vectors/nl",
+                      ".venv/bin/zsner map recipes/nl.toml --out runs/map-nl"]
+    trains = [c for c in nl if " cross train " in c]
+    assert len(trains) == 2 and all("recipes/nl.toml" in c and "--restart" in c for c in trains)
+    assert not any(" de" in c or "/de" in c for c in nl)  # German read nothing Dutch
+
+
+def test_a_replaced_german_test_file_reruns_the_german_runs_only(tmp_path):
+    tree = _built_tree(tmp_path)
+    os.utime(tree / "data/ner/conll2003/deu.testb", (2_100_000_000, 2_100_000_000))
+    de = _would_run(tree, "train-nl", "train-de")
+    assert [c.split(" --run-dir ")[1] for c in de if " cross train " in c] == [
+        "runs/train-de/cross-shared", "runs/train-de/cross-augmented"]
+    assert all("--restart" in c for c in de if " cross train " in c)
+    assert not any(" map " in c or " corpus " in c or " embed " in c for c in de)  # de vectors read no gold file

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zsner.errors import ZsnerError
-from zsner.utils import atomic_write
+from zsner.utils import atomic_write, atomic_write_text
 
 log = logging.getLogger(__name__)
 SOURCES = Path(__file__).with_name("sources.toml")
@@ -53,10 +53,26 @@ def _original_bytes(source: Source, mirror: Path | None) -> bytes:
         raise ZsnerError(f"cannot download {source.url} ({err}); pass --mirror DIR holding the file", source.path) from None
 
 
-def fetch(out_dir: Path, mirror: Path | None, only: list[str] | None = None, force: bool = False) -> list[Path]:
-    """Fetch, verify and decode each source; files already present are kept unless ``force``.
+def stored_digest(target: Path, source: Source) -> str | None:
+    """SHA-256 of the original bytes behind a stored UTF-8 copy, or None when there is no readable copy.
 
-    Returns every target path; those fetched in this call are logged, those kept are not.
+    The copy is the published file decoded once; encoding it back (Latin-1, ASCII and UTF-8 all round-trip
+    exactly) gives the published bytes, so a copy made from a file that has since been replaced upstream —
+    the damaged Dutch and German files of 2026 — is recognised without any record kept beside it.
+    """
+    try:
+        return hashlib.sha256(target.read_bytes().decode("utf-8").encode(source.encoding)).hexdigest()
+    except (OSError, UnicodeError):
+        return None
+
+
+def fetch(out_dir: Path, mirror: Path | None, only: list[str] | None = None, force: bool = False) -> list[Path]:
+    """Fetch, verify and decode each source; a stored copy is kept only while its checksum still holds.
+
+    A copy whose original bytes no longer match ``sources.toml`` (the corpus was replaced, or the copy was
+    edited) is fetched again, with one line saying so; ``force`` fetches every file again. A copy that is
+    still right is not rewritten, so its modification time stays and make rebuilds only what read a file
+    that really changed. Returns every target path.
     """
     written = []
     sources = [s for s in load_sources() if not only or any(s.path.startswith(prefix) for prefix in only)]
@@ -65,8 +81,11 @@ def fetch(out_dir: Path, mirror: Path | None, only: list[str] | None = None, for
     for source in sources:
         target = out_dir / source.path
         if target.is_file() and not force:
-            written.append(target)
-            continue
+            if stored_digest(target, source) == source.sha256:
+                written.append(target)
+                continue
+            log.warning("%s: stored copy does not match the checksum in sources.toml (the corpus was replaced "
+                        "or the copy changed); fetching it again", target)
         raw = _original_bytes(source, mirror)
         digest = hashlib.sha256(raw).hexdigest()
         if digest != source.sha256:
@@ -76,5 +95,5 @@ def fetch(out_dir: Path, mirror: Path | None, only: list[str] | None = None, for
         log.info("%s: %d bytes, %s → utf-8", target, len(raw), source.encoding)
         written.append(target)
     if not only:
-        (out_dir / STAMP).write_text("\n".join(str(p) for p in written) + "\n")
+        atomic_write_text(out_dir / STAMP, "\n".join(str(p) for p in written) + "\n")
     return written

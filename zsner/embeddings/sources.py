@@ -340,14 +340,23 @@ def _missing_fortunes(lang: str) -> str | None:
 
 # --- the token column of the NER train files -------------------------------------------------------
 
+# The NER train files are read from the verified UTF-8 copies that `zsner data fetch` keeps in data/ner
+# (make rebuilds a corpus when its copy changes: mk/embeddings.mk). German has no train file here; its
+# unlabelled WikiANN sentences come straight from the shared text folder.
+NER_ROOT = REPO / "data" / "ner"
 NER_TRAIN = {
-    "en": ("ner/conll2003/eng.train", "ascii"),
-    "es": ("ner/conll2002/esp.train", "latin-1"),
-    "nl": ("ner/conll2002/ned.train", "latin-1"),
-    "fi": ("ner/fi/fi.train.iob2", "utf-8"),
-    "ar": ("ner/ar/ar.train.iob2", "utf-8"),
-    "de": ("text/de.wikiann-train.tokens.txt", "utf-8"),
+    "en": "conll2003/eng.train",
+    "es": "conll2002/esp.train",
+    "nl": "conll2002/ned.train",
+    "fi": "fi/fi.train.iob2",
+    "ar": "ar/ar.train.iob2",
+    "de": "text/de.wikiann-train.tokens.txt",
 }
+
+
+def ner_train_path(lang: str) -> Path:
+    rel = NER_TRAIN[lang]
+    return SHARED_DATA / rel if rel.startswith("text/") else NER_ROOT / rel
 
 
 def read_conll_tokens(path: Path, encoding: str) -> Iterator[str]:
@@ -363,18 +372,19 @@ def read_conll_tokens(path: Path, encoding: str) -> Iterator[str]:
 
 
 def read_ner(lang: str) -> Iterator[str]:
-    rel, enc = NER_TRAIN[lang]
-    path = SHARED_DATA / rel
-    if rel.startswith("text/"):  # already one tokenised sentence per line
-        with open(path, encoding=enc) as f:
+    path = ner_train_path(lang)
+    if NER_TRAIN[lang].startswith("text/"):  # already one tokenised sentence per line
+        with open(path, encoding="utf-8") as f:
             yield from (" ".join(ln.split()) for ln in f if ln.strip())
     else:
-        yield from read_conll_tokens(path, enc)
+        yield from read_conll_tokens(path, "utf-8")
 
 
 def _missing_ner(lang: str) -> str | None:
-    path = SHARED_DATA / NER_TRAIN[lang][0]
-    return None if path.is_file() else f"{path} not found"
+    path = ner_train_path(lang)
+    if path.is_file():
+        return None
+    return f"{path} not found" + ("" if NER_TRAIN[lang].startswith("text/") else " (run `zsner data fetch` or `make data`)")
 
 
 SOURCES: list[Source] = [
