@@ -111,7 +111,7 @@ def _read_input(path: Path, fmt: str, scheme: str, encoding: str, need_tags: boo
 
 @cli.command()
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory (its best.pt: the target-dev choice of a cross-lingual run; "
+              help="A run directory (its best.pt: the target-dev choice of a cross-lingual or transfer run; "
               "best-src-dev.pt is the source-dev one), runs/train-X (its final stage) or a .pt file.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--scheme", default="iob2", show_default=True, help="Tag scheme of FILE: iob1, iob2 or iobes.")
@@ -121,14 +121,13 @@ def _read_input(path: Path, fmt: str, scheme: str, encoding: str, need_tags: boo
 @click.option("--batch-size", default=128, show_default=True)
 def evaluate(model_path: Path, file: Path, scheme: str, encoding: str, out: Path | None, as_json: bool, batch_size: int) -> None:
     """Tag a labelled CoNLL FILE with a trained model and score it like conlleval."""
+    from zsner.bundles import load_tagger
     from zsner.data.conll import read_conll, write_conll
     from zsner.metrics import score as score_tags
-    from zsner.training.checkpoint import load_model
-    from zsner.training.predict import predict
 
-    model, vocabs = load_model(model_path)
+    tagger = load_tagger(model_path)
     sentences = read_conll(file, scheme=scheme, encoding=encoding)
-    predicted = predict(model, vocabs.batcher(), sentences, vocabs.scheme, batch_size)
+    predicted = tagger.tag(sentences, batch_size)
     scores = score_tags([s.tags for s in sentences], predicted)
     if out is not None:
         write_conll(out, sentences, predicted)
@@ -137,7 +136,7 @@ def evaluate(model_path: Path, file: Path, scheme: str, encoding: str, out: Path
 
 @cli.command("predict")
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
-              help="A run directory (its best.pt: the target-dev choice of a cross-lingual run; "
+              help="A run directory (its best.pt: the target-dev choice of a cross-lingual or transfer run; "
               "best-src-dev.pt is the source-dev one), runs/train-X (its final stage) or a .pt file.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["auto", "conll", "text"]), default="auto", show_default=True,
@@ -148,20 +147,19 @@ def evaluate(model_path: Path, file: Path, scheme: str, encoding: str, out: Path
 @click.option("--batch-size", default=128, show_default=True)
 def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, scheme: str, out: Path | None, batch_size: int) -> None:
     """Tag FILE (CoNLL or raw text) and write ``token tag`` lines in CoNLL format."""
+    from zsner.bundles import load_tagger
     from zsner.data import tags as tagging
     from zsner.data.conll import write_conll
-    from zsner.training.checkpoint import load_model
-    from zsner.training.predict import predict
 
     try:
         tagging.check_scheme(scheme)
     except ValueError as err:
         raise ZsnerError(f"--scheme: {err}") from None
-    model, vocabs = load_model(model_path)
+    tagger = load_tagger(model_path)
     sentences = _read_input(file, fmt, scheme, encoding, need_tags=False)
     if not sentences:
         raise ZsnerError("no sentences to tag", file)
-    predicted = predict(model, vocabs.batcher(), sentences, vocabs.scheme, batch_size)
+    predicted = tagger.tag(sentences, batch_size)
     if out is not None:
         write_conll(out, sentences, predicted, scheme)
         click.echo(f"{len(sentences)} sentences tagged → {out}", err=True)
@@ -177,8 +175,9 @@ def _register_stage_commands() -> None:
     from zsner.cross.cli import cross, table
     from zsner.embeddings.cli import corpus, dict_group, embed
     from zsner.mapping.cli import map_command
+    from zsner.transfer.cli import transfer
 
-    for command in (embed, corpus, dict_group, map_command, cross, table):
+    for command in (embed, corpus, dict_group, map_command, cross, table, transfer):
         cli.add_command(command)
 
 

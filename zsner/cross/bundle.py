@@ -5,7 +5,7 @@ Cross-Augmented starts from). For tagging, a bundle for one language is exported
 rows of the table, keyed by plain words, so the ordinary :class:`~zsner.training.checkpoint.Vocabularies`
 batcher reads raw Spanish text. A source-variant model becomes a plain ``zsner-tagger-1`` bundle; a
 Cross-Augmented target model a ``zsner-cross-target-1`` bundle, which
-:func:`zsner.training.checkpoint.load_model` hands to :func:`target_tagger_from_payload`.
+:func:`zsner.bundles.load_tagger` hands to :func:`target_tagger_from_payload`.
 """
 from __future__ import annotations
 

@@ -8,31 +8,15 @@ variant is the same recipe with one switch (``--set cross.model=cross-word``).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zsner.errors import ZsnerError
-from zsner.training.recipe import Recipe, _typed, load_recipe
+from zsner.training.recipe import Recipe, TargetConfig, _typed, load_recipe, read_table  # noqa: F401 (TargetConfig: re-exported)
 
 MODELS = ("source-mono", "cross-word", "cross-shared", "cross-augmented")
 SELECTIONS = ("src-dev", "tgt-dev")
-
-
-@dataclass
-class TargetConfig:
-    """The target language's data. Only ``unlabelled`` is used for training (its tags, if any, are
-    dropped); ``dev`` is used for the F1• selection only and ``test`` for the final scores."""
-
-    language: str = ""
-    unlabelled: str = ""  # CoNLL (token column) or one tokenised sentence per line
-    unlabelled_encoding: str = "utf-8"
-    max_unlabelled: int = 0  # 0: every sentence; else the first N (quick runs)
-    dev: str = ""
-    test: str = ""
-    scheme: str = "iob2"  # tag scheme of dev/test files
-    encoding: str = "utf-8"
 
 
 @dataclass
@@ -86,14 +70,7 @@ def load_cross_recipe(path: str | Path, overrides: dict[str, Any] | None = None)
     """Read a recipe with its ``[target]`` and ``[cross]`` tables; errors name the file and key."""
     path = Path(path)
     base = load_recipe(path, overrides)
-    with open(path, "rb") as handle:
-        table = tomllib.load(handle)
-    for dotted, value in (overrides or {}).items():
-        *sections, key = dotted.split(".")
-        node = table
-        for section in sections:
-            node = node.setdefault(section, {})
-        node[key] = value
+    table = read_table(path, overrides)
     target = _typed(TargetConfig, table.get("target", {}), path, "target")
     cross = _typed(CrossConfig, table.get("cross", {}), path, "cross")
     languages = table.get("languages", {})

@@ -63,10 +63,14 @@ def _final_stage(path: Path) -> Path:
     return path
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[CrfTagger, Vocabularies]:
-    """Load a model bundle; ``path`` may be the file, a run directory (its ``best.pt``: for a
-    cross-lingual run the target-dev choice, ``best-src-dev.pt`` being the source-dev one) or a
-    ``make train-X`` folder (runs/train-es: the final stage its metrics.json names)."""
+def read_bundle(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, Any], Path]:
+    """The payload of a saved model and the file it came from.
+
+    ``path`` may be the file, a run directory (its ``best.pt``: for a cross-lingual or transfer run the
+    target-dev choice, ``best-src-dev.pt`` being the source-dev one) or a ``make train-X`` folder
+    (runs/train-es: the final stage its metrics.json names). Which kind of model the payload holds is for
+    the caller to decide (``zsner.bundles`` knows every format).
+    """
     path = _final_stage(Path(path))
     if path.is_dir():
         path = path / "best.pt"
@@ -76,15 +80,24 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Cr
         payload = torch.load(path, map_location=device, weights_only=False)
     except Exception as err:  # torch raises many types for a damaged file
         raise ZsnerError(f"cannot read model file: {err}", path) from None
-    if isinstance(payload, dict) and payload.get("format") == "zsner-cross-target-1":  # Cross-Augmented θt
-        from zsner.cross.bundle import target_tagger_from_payload
-
-        model, vocabs = target_tagger_from_payload(payload)
-        return model.to(device).eval(), vocabs
-    if not isinstance(payload, dict) or payload.get("format") != "zsner-tagger-1":
+    if not isinstance(payload, dict) or "format" not in payload:
         raise ZsnerError("not a zsner model bundle", path)
+    return payload, path
+
+
+def tagger_from_payload(payload: dict[str, Any]) -> tuple[CrfTagger, Vocabularies]:
     vocabs = Vocabularies.from_dict(payload["vocabularies"])
     config = ModelConfig(**payload["model_config"])
     model = CrfTagger(config, len(vocabs.words), len(vocabs.chars), len(vocabs.tags))
     model.load_state_dict(payload["state_dict"])
+    return model, vocabs
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[CrfTagger, Vocabularies]:
+    """Load a BiLSTM-CRF bundle (``zsner-tagger-1``); ``path`` as for :func:`read_bundle`."""
+    payload, path = read_bundle(path, device)
+    if payload.get("format") != "zsner-tagger-1":
+        raise ZsnerError(f"holds a {payload.get('format')} model, not a BiLSTM-CRF bundle "
+                         "(zsner.bundles.load_tagger reads every kind)", path)
+    model, vocabs = tagger_from_payload(payload)
     return model.to(device).eval(), vocabs

@@ -50,6 +50,21 @@ class TrainingConfig:
 
 
 @dataclass
+class TargetConfig:
+    """The target language's data (``[target]``), read by the cross-lingual and the transfer stages. Only ``unlabelled`` is used for training (its tags, if any, are
+    dropped); ``dev`` is used for the F1• selection only and ``test`` for the final scores."""
+
+    language: str = ""
+    unlabelled: str = ""  # CoNLL (token column) or one tokenised sentence per line
+    unlabelled_encoding: str = "utf-8"
+    max_unlabelled: int = 0  # 0: every sentence; else the first N (quick runs)
+    dev: str = ""
+    test: str = ""
+    scheme: str = "iob2"  # tag scheme of dev/test files
+    encoding: str = "utf-8"
+
+
+@dataclass
 class Recipe:
     name: str
     seed: int = 1
@@ -90,8 +105,12 @@ def _typed(cls, table: dict, path: Path, section: str):
     return cls(**values)
 
 
-def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
-    """Read a recipe file; ``overrides`` maps ``section.key`` to a value (e.g. from ``--set``)."""
+def read_table(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The recipe file as a TOML table with ``overrides`` (``section.key`` → value, from ``--set``) applied.
+
+    Each stage types the tables it owns from this (``[cross]``, ``[transfer]``, ...), so the file is read
+    and overridden the same way everywhere.
+    """
     path = Path(path)
     try:
         with open(path, "rb") as handle:
@@ -105,10 +124,19 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         node = table
         for section in sections:
             node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ZsnerError(f"--set {dotted}: {section!r} is not a table", path)
         node[key] = value
+    return table
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read a recipe file; ``overrides`` maps ``section.key`` to a value (e.g. from ``--set``)."""
+    path = Path(path)
+    table = read_table(path, overrides)
     known = {"name", "seed", "data", "model", "training", "vectors"}
     # Tables owned by other stages (mapping, cross-lingual training) are read by those stages.
-    foreign = {"languages", "mapping", "cross", "target"}
+    foreign = {"languages", "mapping", "cross", "target", "transfer"}
     for key in table:
         if key not in known | foreign:
             raise ZsnerError(f"unknown top-level key {key!r} (known: {', '.join(sorted(known | foreign))})", path)
