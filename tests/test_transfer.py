@@ -1,0 +1,212 @@
+"""Model transfer (zsner.transfer) on a tiny random encoder over real CoNLL slices: windows, the two heads,
+both selections, exact resume after ^C, tagging through `zsner evaluate/predict`, one-line errors.
+
+The real converted e5-small is exercised in tests/test_transfer_e5.py; here the encoder is a random
+2-layer BERT so that every behaviour is checked in seconds.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO
+from cross_fixtures import slice_corpus
+from zsner.data.conll import Sentence, read_conll
+from zsner.errors import ZsnerError
+from zsner.transfer import trainer as trainer_module
+from zsner.transfer.config import load_transfer_recipe
+from zsner.transfer.features import collate, encode_sentences, special_tokens
+from zsner.transfer.trainer import TransferTrainer
+
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def slices(tmp_path_factory) -> dict[str, Path]:
+    data = tmp_path_factory.mktemp("transfer-data")
+    return {"en_train": slice_corpus("conll2003/eng.train", data / "eng.train", 120, "ascii"),
+            "en_dev": slice_corpus("conll2003/eng.testa", data / "eng.testa", 40, "ascii"),
+            "es_dev": slice_corpus("conll2002/esp.testa", data / "esp.testa", 40, "latin-1"),
+            "es_test": slice_corpus("conll2002/esp.testb", data / "esp.testb", 40, "latin-1")}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, slices) -> Path:
+    from zsner.encoders.tiny import build_tiny_encoder
+
+    text = [" ".join(s.tokens) for name in ("en_train", "es_dev") for s in read_conll(slices[name])]
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert", "bert", text, vocab_size=400, max_length=64)
+
+
+def recipe(tmp: Path, slices: dict[str, Path], encoder: Path, **transfer) -> Path:
+    settings = {"encoder": str(encoder), "epochs": 2.0, "batch_size": 8, "eval_every": 6, "threads": 1,
+                "max_subwords": 32, "lr": 1e-3, "head_lr": 1e-2, "source_test": str(slices["en_dev"]), **transfer}
+    body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
+    path = tmp / "en-es.toml"
+    path.write_text(f"""name = "tiny-es"
+seed = 3
+[data]
+language = "en"
+train = "{slices['en_train']}"
+dev = "{slices['en_dev']}"
+scheme = "iob1"
+[target]
+language = "es"
+unlabelled = "{slices['es_dev']}"
+dev = "{slices['es_dev']}"
+test = "{slices['es_test']}"
+[transfer]
+{body}
+""", encoding="utf-8")
+    return path
+
+
+# -- windows --------------------------------------------------------------------------------------
+
+def test_windows_label_first_sub_tokens_and_split_long_sentences(tiny, slices):
+    from zsner.encoders.loading import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny)
+    sentences = read_conll(slices["es_test"])
+    windows = encode_sentences(tokenizer, sentences, max_subwords=16, what="test")
+    prefix, suffix = special_tokens(tokenizer)
+    assert prefix and suffix  # [CLS] ... [SEP]
+    covered = {i: [] for i in range(len(sentences))}
+    for window in windows:
+        assert len(window.input_ids) <= 16
+        assert window.input_ids[: len(prefix)] == prefix and window.input_ids[-len(suffix):] == suffix
+        covered[window.sentence].extend(range(window.start, window.start + window.words))
+    # every word of every sentence lands in exactly one window, in order: nothing is cut
+    assert all(covered[i] == list(range(len(s))) for i, s in enumerate(sentences))
+    assert any(sum(w.sentence == i for w in windows) > 1 for i in range(len(sentences)))
+    # the first sub-token of each word is where the fast tokenizer's word_ids say the word starts
+    whole = tokenizer([s.tokens for s in sentences], is_split_into_words=True)
+    for window in windows:
+        if window.start == 0 and sum(w.sentence == window.sentence for w in windows) == 1:
+            word_ids = whole.word_ids(window.sentence)
+            starts = [word_ids.index(i) for i in range(window.words)]
+            assert window.first == starts
+
+
+def test_collate_pads_and_marks_words(tiny):
+    from zsner.encoders.loading import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny)
+    windows = encode_sentences(tokenizer, [Sentence(["Madrid", "es", "grande"]), Sentence(["Hola"])], 32)
+    batch = collate(windows, tokenizer.pad_token_id, [[1, 0, 0], [2]])
+    assert batch.input_ids.shape[0] == 2 and batch.lengths.tolist() == [3, 1]
+    assert batch.attention_mask[1].sum() == len(windows[1].input_ids)
+    assert batch.tags.tolist() == [[1, 0, 0], [2, 0, 0]]
+    assert batch.has_piece.tolist() == [[True, True, True], [True, False, False]]
+
+
+# -- training runs ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("head", ["linear", "crf"])
+def test_a_run_trains_selects_both_ways_and_tags(tmp_path, slices, tiny, head, one_torch_thread):
+    loaded = load_transfer_recipe(recipe(tmp_path, slices, tiny, head=head))
+    run = tmp_path / "run"
+    metrics = TransferTrainer(loaded, run).run()
+    for name in ("config.json", "versions.json", "log.txt", "history.jsonl", "last.pt", "best.pt", "best-src-dev.pt",
+                 "metrics.json", "test.tgt-dev-selected.predictions.conll", "test.src-dev-selected.predictions.conll"):
+        assert (run / name).is_file(), name
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    from zsner.encoders.loading import load_tokenizer
+
+    windows = encode_sentences(load_tokenizer(tiny), read_conll(slices["en_train"], scheme="iob1"), 32)
+    per_epoch = -(-len(windows) // 8)
+    assert len(windows) > 120 and metrics["steps"] == 2 * per_epoch  # long sentences train as several windows
+    assert [h["step"] for h in history] == [*range(6, 2 * per_epoch, 6), 2 * per_epoch]
+    assert history[-1]["loss"] < history[0]["loss"]  # it learns
+    best_src = max(h["src_dev_f1"] for h in history)
+    assert metrics["src-dev-selected"]["dev_f1"] == pytest.approx(best_src, abs=0.01)
+    assert metrics["model"] == f"transfer-{head}" and metrics["pair"] == "en-es" and "source_test_f1" in metrics
+    assert metrics["trained_parameters"] < metrics["parameters"]  # frozen word embeddings
+    # `zsner evaluate --model RUN` reads the tgt-dev bundle and reproduces F1• exactly
+    result = subprocess.run([sys.executable, "-m", "zsner", "evaluate", "--model", str(run), str(slices["es_test"]),
+                             "--json"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["f1"] == pytest.approx(metrics["f1_tgt_dev_selected"], abs=0.01)
+
+
+def test_resume_after_interrupt_ends_where_an_uninterrupted_run_ends(tmp_path, slices, tiny, monkeypatch, one_torch_thread):
+    path = recipe(tmp_path, slices, tiny, head="crf", dropout=0.3)
+    whole = TransferTrainer(load_transfer_recipe(path), tmp_path / "whole").run()
+
+    calls = {"n": 0}
+    real_collate = trainer_module.collate
+
+    def interrupting(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 17:  # in the second epoch, between evaluations
+            raise KeyboardInterrupt
+        return real_collate(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "collate", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        TransferTrainer(load_transfer_recipe(path), tmp_path / "split").run()
+    saved = torch.load(tmp_path / "split/last.pt", weights_only=False)
+    assert saved["state"]["step"] == 16 and not saved["state"]["finished"]
+    monkeypatch.setattr(trainer_module, "collate", real_collate)
+    resumed = TransferTrainer(load_transfer_recipe(path), tmp_path / "split").run()
+    for key in ("f1_tgt_dev_selected", "f1_src_dev_selected", "steps", "source_test_f1"):
+        assert resumed[key] == whole[key], key
+    a = torch.load(tmp_path / "whole/last.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "split/last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_embeddings_modes_train_what_they_say(tmp_path, slices, tiny, one_torch_thread):
+    from zsner.encoders.loading import load_encoder
+
+    pretrained = load_encoder(tiny).get_input_embeddings().weight.detach().clone()
+    rows = {}
+    for mode in ("frozen", "sparse", "full"):
+        run = tmp_path / mode
+        TransferTrainer(load_transfer_recipe(recipe(tmp_path, slices, tiny, embeddings=mode, epochs=0.5)), run).run()
+        state = torch.load(run / "last.pt", weights_only=False)["model"]
+        table = state.get("encoder.embeddings.word_embeddings.weight")
+        rows[mode] = None if table is None else int((table != pretrained).any(1).sum())
+    assert rows["frozen"] is None  # not trained, not even stored
+    assert 0 < rows["sparse"] and 0 < rows["full"]
+
+
+# -- errors -----------------------------------------------------------------------------------------
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zsner", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_a_recipe_naming_a_missing_encoder_is_one_line(tmp_path, slices):
+    path = recipe(tmp_path, slices, tmp_path / "no-such-encoder")
+    result = _cli("transfer", "train", str(path), "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "no-such-encoder: encoder folder not found" in result.stderr
+
+
+def test_bad_transfer_settings_name_the_recipe(tmp_path, slices, tiny):
+    path = recipe(tmp_path, slices, tiny)
+    for key, value, message in (("head", "softmax", "head = 'softmax' should be one of linear, crf"),
+                                ("embeddings", "sometimes", "embeddings = 'sometimes'"),
+                                ("colour", "red", "unknown key 'colour' in [transfer]")):
+        with pytest.raises(ZsnerError, match=re.escape(message)) as err:
+            load_transfer_recipe(path, {f"transfer.{key}": value})
+        assert str(err.value).startswith(str(path))
+
+
+def test_a_bundle_without_its_encoder_says_so(tmp_path, slices, tiny, one_torch_thread):
+    import shutil
+
+    encoder = shutil.copytree(tiny, tmp_path / "enc")
+    run = tmp_path / "run"
+    TransferTrainer(load_transfer_recipe(recipe(tmp_path, slices, encoder, epochs=0.3)), run).run()
+    shutil.rmtree(encoder)
+    result = _cli("predict", "--model", str(run), str(slices["es_test"]))
+    assert result.returncode == 2 and "needs its encoder folder" in result.stderr
+    assert result.stderr.strip().count("\n") == 0

@@ -1,0 +1,52 @@
+"""Encoder + token-classification head: a linear layer, or zsner's CRF, over each word's first sub-token.
+
+The head reads the encoder state of each word's first sub-token (Hugging Face token classification);
+the CRF head adds zsner's linear-chain CRF (``zsner.model.crf``, tested against pytorch-crf and brute
+force) over those word states, so a transition from ``O`` to ``I-PER`` can be learned as impossible.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zsner.model.crf import CRF
+from zsner.transfer.features import EncodedBatch
+
+
+class TransferTagger(nn.Module):
+    """A pre-trained encoder with a tagging head over words."""
+
+    def __init__(self, encoder: nn.Module, num_tags: int, head: str = "linear", dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(encoder.config.hidden_size, num_tags)
+        self.crf = CRF(num_tags) if head == "crf" else None
+
+    def emissions(self, batch: EncodedBatch) -> torch.Tensor:
+        """Tag scores ``[B, W, K]`` for every word of the batch's windows."""
+        states = self.encoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        index = batch.first.unsqueeze(-1).expand(-1, -1, states.shape[-1])
+        words = states.gather(1, index)
+        return self.classifier(self.dropout(words)).float()
+
+    def loss(self, batch: EncodedBatch) -> torch.Tensor:
+        scores = self.emissions(batch)
+        if self.crf is not None:
+            return -self.crf.log_likelihood(scores, batch.tags, batch.lengths).mean()
+        keep = batch.has_piece
+        return F.cross_entropy(scores[keep], batch.tags[keep])
+
+    @torch.no_grad()
+    def decode(self, batch: EncodedBatch) -> list[list[int]]:
+        scores = self.emissions(batch)
+        if self.crf is not None:
+            paths = self.crf.decode(scores, batch.lengths)
+        else:
+            paths = scores.argmax(-1)
+        return [paths[row, : window.words].tolist() for row, window in enumerate(batch.windows)]
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.classifier.parameters()) + ([] if self.crf is None else list(self.crf.parameters()))

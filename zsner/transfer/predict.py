@@ -1,0 +1,59 @@
+"""Tagging sentences with a transfer model: length-sorted windows, no autograd, words re-assembled."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from zsner.data import tags as tagging
+from zsner.data.batching import bucketed_batches
+from zsner.data.conll import Sentence
+from zsner.transfer.features import EncodedBatch, Window, collate, encode_sentences
+from zsner.transfer.model import TransferTagger
+
+
+@dataclass
+class EncodedCorpus:
+    """A corpus as padded batches of windows, built once and reused by every evaluation."""
+
+    batches: list[EncodedBatch]
+    sentence_lengths: list[int]
+
+
+def encode_corpus(tokenizer, sentences: Sequence[Sentence], max_subwords: int, batch_size: int,
+                  what: str = "data") -> EncodedCorpus:
+    windows = encode_sentences(tokenizer, sentences, max_subwords, what)
+    order = bucketed_batches([len(w.input_ids) for w in windows], batch_size, rng=None)
+    batches = [collate([windows[i] for i in chosen], tokenizer.pad_token_id) for chosen in order]
+    return EncodedCorpus(batches, [len(s) for s in sentences])
+
+
+def predict_encoded(model: TransferTagger, corpus: EncodedCorpus, tag_items: Sequence[str], scheme: str,
+                    device: torch.device | str = "cpu", autocast: torch.autocast | None = None) -> list[list[str]]:
+    """IOB2 tags of every sentence, in corpus order; words without a sub-token get O."""
+    was_training = model.training
+    model.eval()
+    out: list[list[str]] = [["O"] * n for n in corpus.sentence_lengths]
+    with torch.inference_mode():
+        for batch in corpus.batches:
+            if autocast is not None:
+                with autocast:
+                    paths = model.decode(batch.to(device))
+            else:
+                paths = model.decode(batch.to(device))
+            for window, path in zip(batch.windows, paths):
+                _place(out[window.sentence], window, [tag_items[t] for t in path])
+    model.train(was_training)
+    return [tagging.to_iob2(tags, scheme) for tags in out]
+
+
+def _place(sentence_tags: list[str], window: Window, tags: list[str]) -> None:
+    for offset, (tag, position) in enumerate(zip(tags, window.first)):
+        sentence_tags[window.start + offset] = tag if position > 0 else "O"
+
+
+def predict(model: TransferTagger, tokenizer, sentences: Sequence[Sentence], tag_items: Sequence[str], scheme: str,
+            max_subwords: int, batch_size: int = 64, device: torch.device | str = "cpu") -> list[list[str]]:
+    return predict_encoded(model, encode_corpus(tokenizer, sentences, max_subwords, batch_size), tag_items, scheme,
+                           device)

@@ -1,0 +1,268 @@
+"""Fine-tuning an encoder on English NER and scoring it on the target language (zero-shot model transfer).
+
+One run directory, the same contract as ``zsner train`` and ``zsner cross train``::
+
+    config.json  versions.json  log.txt  history.jsonl   (zsner.training.rundir)
+    last.pt        training state: trained weights, optimisers, schedule, position, RNG (resume after ^C)
+    best.pt        bundle of the checkpoint best on target dev (F1•)  — ``zsner predict --model RUN``
+    best-src-dev.pt  bundle of the checkpoint best on source dev (F1°: no target label used)
+    metrics.json   both choices scored on the target test set, English test F1, speed, parameters
+    test.{tgt,src}-dev-selected.predictions.conll
+
+Both selections are made in the one run: every evaluation scores source dev and target dev, as the
+cross-lingual trainers do (zsner.cross.run), so the two families of the comparison table read alike.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import torch
+
+from zsner.data import tags as tagging
+from zsner.data.batching import bucketed_batches
+from zsner.data.conll import Sentence, read_conll, write_conll
+from zsner.errors import ZsnerError
+from zsner.metrics import score
+from zsner.model.tagger import count_parameters
+from zsner.training import checkpoint
+from zsner.training.rundir import RunDirectory
+from zsner.training.trainer import resolve_device
+from zsner.transfer import bundle
+from zsner.transfer.config import TransferRecipe
+from zsner.transfer.features import Window, collate, encode_sentences
+from zsner.transfer.model import TransferTagger
+from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings
+from zsner.transfer.predict import encode_corpus, predict_encoded
+from zsner.utils import atomic_write_json, atomic_write_text, seed_everything
+
+log = logging.getLogger("zsner.transfer")
+
+
+@dataclass
+class TransferState:
+    """Where fine-tuning stands; saved in ``last.pt``."""
+
+    epoch: int = 0
+    batch: int = 0  # next batch of the epoch
+    step: int = 0
+    best_src_dev: float = -1.0
+    best_src_step: int = -1
+    best_tgt_dev: float = -1.0
+    best_tgt_step: int = -1
+    seconds: float = 0.0
+    train_sentences: int = 0  # sentences trained on so far (speed)
+    finished: bool = False
+
+
+def autocast_for(precision: str, device: torch.device):
+    """The autocast context of ``[transfer] precision`` (fp32: none)."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16" and device.type != "cuda":
+        raise ZsnerError("[transfer] precision = 'fp16' needs a CUDA device (use bf16 on a CPU)")
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+class TransferTrainer:
+    """Fine-tunes one recipe's ``[transfer]`` model in one run directory."""
+
+    def __init__(self, recipe: TransferRecipe, run_dir: str | Path, restart: bool = False):
+        self.recipe = recipe
+        self.cfg = recipe.transfer
+        self.directory = RunDirectory(run_dir, recipe.to_dict(), restart)
+        self.run_dir = self.directory.path
+        self.device = resolve_device(self.cfg.device)
+        torch.set_num_threads(self.cfg.threads or os.cpu_count() or 1)
+
+    def run(self) -> dict[str, Any]:
+        resume = self.directory.prepare()
+        self.directory.attach_log(self.device)
+        try:
+            metrics_path = self.run_dir / "metrics.json"
+            if resume and metrics_path.exists():
+                log.info("run already finished; reporting its metrics")
+                return json.loads(metrics_path.read_text())
+            return self._run(resume)
+        finally:
+            self.directory.detach_log()
+
+    # -- data -------------------------------------------------------------------------------------
+    def _read(self) -> dict[str, list[Sentence]]:
+        data, target = self.recipe.base.data, self.recipe.target
+        train = [s for s in read_conll(data.train, scheme=data.scheme, encoding=data.encoding)
+                 if len(s) <= data.max_train_length]
+        if self.cfg.max_train_sentences:
+            train = train[: self.cfg.max_train_sentences]
+        sets = {"train": train, "source_dev": read_conll(data.dev, scheme=data.scheme, encoding=data.encoding),
+                "target_dev": read_conll(target.dev, scheme=target.scheme, encoding=target.encoding),
+                "target_test": read_conll(target.test, scheme=target.scheme, encoding=target.encoding)}
+        if self.cfg.source_test:
+            sets["source_test"] = read_conll(self.cfg.source_test, scheme=data.scheme, encoding=data.encoding)
+        return sets
+
+    def _train_windows(self, tokenizer, train: list[Sentence], tag_index: dict[str, int]) -> tuple[list[Window], list[list[int]]]:
+        windows = encode_sentences(tokenizer, train, self.cfg.max_subwords, "train")
+        scheme_tags = [tagging.from_iob2(s.tags, self.cfg.scheme) for s in train]
+        labels = [[tag_index[t] for t in scheme_tags[w.sentence][w.start : w.start + w.words]] for w in windows]
+        return windows, labels
+
+    # -- the run ----------------------------------------------------------------------------------
+    def _run(self, resume: bool) -> dict[str, Any]:
+        from zsner.encoders.loading import load_encoder, load_tokenizer
+
+        cfg, seed = self.cfg, self.recipe.base.seed
+        seed_everything(seed)
+        sets = self._read()
+        train = sets["train"]
+        tags = tagging.tag_inventory(tagging.entity_types(s.tags for s in train), cfg.scheme)
+        tag_index = {t: i for i, t in enumerate(tags)}
+        tokenizer = load_tokenizer(cfg.encoder)
+        model = TransferTagger(load_encoder(cfg.encoder), len(tags), cfg.head, cfg.dropout)
+        prepare_embeddings(model, cfg.embeddings)
+        windows, labels = self._train_windows(tokenizer, train, tag_index)
+        lengths = [len(w.input_ids) for w in windows]
+        per_epoch = math.ceil(len(windows) / cfg.batch_size)
+        total_steps = max(1, math.ceil(cfg.epochs * per_epoch))
+        eval_every = cfg.eval_every or max(1, per_epoch // 4)
+        optimisers = Optimisers(model, cfg.lr, cfg.head_lr, cfg.weight_decay, total_steps, cfg.warmup,
+                                cfg.embeddings == "sparse")
+        state = TransferState()
+        if resume:
+            saved = torch.load(self.run_dir / "last.pt", map_location="cpu", weights_only=False)
+            model.load_state_dict(saved["model"], strict=False)
+            optimisers.load_state_dict(saved["optimisers"])
+            state = TransferState(**saved["state"])
+            torch.set_rng_state(saved["torch_rng"])
+        model.to(self.device)
+        autocast = autocast_for(cfg.precision, self.device)
+        dev_sets = {name: encode_corpus(tokenizer, sets[name], cfg.max_subwords, cfg.eval_batch_size, name)
+                    for name in ("source_dev", "target_dev")}
+        trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        log.info("%s %s: %d train sentences (%d windows) / %d source dev / %d target dev / %d target test; "
+                 "encoder %s, %d parameters (%d trained, embeddings %s); %d steps (%.2f epochs of %d), "
+                 "evaluation every %d; device %s, %d threads, %s%s",
+                 self.recipe.pair, self.recipe.model_name, len(train), len(windows), len(sets["source_dev"]),
+                 len(sets["target_dev"]), len(sets["target_test"]), cfg.encoder, count_parameters(model), trained,
+                 cfg.embeddings, total_steps, cfg.epochs, per_epoch, eval_every, self.device,
+                 torch.get_num_threads(), cfg.precision,
+                 f"; resuming at step {state.step}" if resume else "")
+
+        def evaluate() -> tuple[float, float]:
+            f1 = []
+            for name in ("source_dev", "target_dev"):
+                predicted = predict_encoded(model, dev_sets[name], tags, cfg.scheme, self.device, autocast)
+                f1.append(score([s.tags for s in sets[name]], predicted).f1)
+            return f1[0], f1[1]
+
+        def save_bundle(name: str) -> None:
+            checkpoint.save(self.run_dir / name, bundle.payload(model, cfg.encoder, tags, cfg.scheme,
+                                                                cfg.max_subwords, cfg.dropout))
+
+        def save_state() -> None:
+            checkpoint.save(self.run_dir / "last.pt", {
+                "state": state.__dict__, "model": bundle.trained_state(model),
+                "optimisers": optimisers.state_dict(), "torch_rng": torch.get_rng_state()})
+
+        started = time.perf_counter() - state.seconds
+        running: float | None = None
+        epochs = math.ceil(cfg.epochs)
+        try:
+            while state.step < total_steps:
+                rng = np.random.default_rng([seed, state.epoch])
+                batches = bucketed_batches(lengths, cfg.batch_size, rng)
+                batches = batches[: total_steps - state.step + state.batch]
+                model.train()
+                with click.progressbar(length=len(batches), label=f"epoch {state.epoch + 1}/{epochs}",
+                                       item_show_func=lambda _: f"loss {running or 0:.3f} src/tgt dev F1 "
+                                       f"{max(state.best_src_dev, 0):.1f}/{max(state.best_tgt_dev, 0):.1f}",
+                                       file=sys.stderr) as bar:
+                    bar.update(state.batch)
+                    for index in range(state.batch, len(batches)):
+                        chosen = batches[index]
+                        batch = collate([windows[i] for i in chosen], tokenizer.pad_token_id,
+                                        [labels[i] for i in chosen]).to(self.device)
+                        optimisers.zero_grad()
+                        with autocast or nullcontext():
+                            loss = model.loss(batch)
+                        loss.backward()
+                        clip_dense(model, cfg.clip)
+                        optimisers.step()
+                        value = loss.detach().item()
+                        running = value if running is None else 0.95 * running + 0.05 * value
+                        state.step += 1
+                        state.batch = index + 1
+                        state.train_sentences += len(chosen)
+                        bar.update(1)
+                        if state.step % eval_every == 0 or state.step == total_steps:
+                            src_f1, tgt_f1 = evaluate()
+                            self._record(state, src_f1, tgt_f1, optimisers.lr, running, started)
+                            if src_f1 > state.best_src_dev:
+                                state.best_src_dev, state.best_src_step = src_f1, state.step
+                                save_bundle("best-src-dev.pt")
+                            if tgt_f1 > state.best_tgt_dev:
+                                state.best_tgt_dev, state.best_tgt_step = tgt_f1, state.step
+                                save_bundle("best.pt")
+                            state.seconds = time.perf_counter() - started
+                            save_state()
+                state.epoch += 1
+                state.batch = 0
+        except KeyboardInterrupt:
+            state.seconds = time.perf_counter() - started
+            save_state()
+            log.warning("interrupted: state saved in %s; run the same command again to resume", self.run_dir / "last.pt")
+            raise
+        state.finished = True
+        state.seconds = time.perf_counter() - started
+        save_state()
+        return self._final_metrics(model, tokenizer, tags, sets, state, autocast)
+
+    def _record(self, state: TransferState, src_f1: float, tgt_f1: float, lr: float, loss: float, started: float) -> None:
+        entry = {"epoch": state.epoch + 1, "step": state.step, "lr": lr, "loss": round(loss, 4),
+                 "src_dev_f1": round(src_f1, 2), "tgt_dev_f1": round(tgt_f1, 2),
+                 "seconds": round(time.perf_counter() - started, 1)}
+        self.directory.record(entry)
+        log.info("step %d: loss %.3f, source dev F1 %.2f, target dev F1 %.2f", state.step, loss, src_f1, tgt_f1)
+
+    def _final_metrics(self, model: TransferTagger, tokenizer, tags: list[str], sets: dict[str, list[Sentence]],
+                       state: TransferState, autocast) -> dict[str, Any]:
+        """Score both selections on the target test set (and the src-dev choice on English test)."""
+        cfg = self.cfg
+        metrics: dict[str, Any] = {
+            "model": self.recipe.model_name, "pair": self.recipe.pair, "seed": self.recipe.base.seed,
+            "encoder": cfg.encoder, "head": cfg.head, "embeddings": cfg.embeddings, "steps": state.step,
+            "parameters": count_parameters(model),
+            "trained_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "train_seconds": round(state.seconds, 1),
+            "train_sentences_per_second": round(state.train_sentences / max(state.seconds, 1e-9), 2)}
+        test = encode_corpus(tokenizer, sets["target_test"], cfg.max_subwords, cfg.eval_batch_size, "target test")
+        for selection, name, best_step, dev_f1 in (("tgt-dev", "best.pt", state.best_tgt_step, state.best_tgt_dev),
+                                                   ("src-dev", "best-src-dev.pt", state.best_src_step, state.best_src_dev)):
+            saved = torch.load(self.run_dir / name, map_location="cpu", weights_only=False)
+            model.load_state_dict(saved["state_dict"], strict=False)
+            predicted = predict_encoded(model, test, tags, cfg.scheme, self.device, autocast)
+            scores = score([s.tags for s in sets["target_test"]], predicted)
+            key = "f1_tgt_dev_selected" if selection == "tgt-dev" else "f1_src_dev_selected"
+            metrics[key] = round(scores.f1, 2)
+            metrics[f"{selection}-selected"] = {"step": best_step, "dev_f1": round(dev_f1, 2), "test": scores.as_dict()}
+            write_conll(self.run_dir / f"test.{selection}-selected.predictions.conll", sets["target_test"], predicted)
+            atomic_write_text(self.run_dir / f"test.{selection}-selected.conlleval.txt", scores.report() + "\n")
+            log.info("target test, %s selection (step %d): %s", selection, best_step, scores.report().splitlines()[1])
+            if selection == "src-dev" and "source_test" in sets:
+                source = encode_corpus(tokenizer, sets["source_test"], cfg.max_subwords, cfg.eval_batch_size, "source test")
+                source_scores = score([s.tags for s in sets["source_test"]],
+                                      predict_encoded(model, source, tags, cfg.scheme, self.device, autocast))
+                metrics["source_test_f1"] = round(source_scores.f1, 2)
+                log.info("source test (src-dev selection): F1 %.2f", source_scores.f1)
+        atomic_write_json(self.run_dir / "metrics.json", metrics)
+        return metrics
