@@ -174,10 +174,11 @@ def _register_stage_commands() -> None:
     """Commands of the other pipeline stages live beside their code; the group collects them here."""
     from zsner.cross.cli import cross, table
     from zsner.embeddings.cli import corpus, dict_group, embed
+    from zsner.encoders.cli import encoders
     from zsner.mapping.cli import map_command
     from zsner.transfer.cli import transfer
 
-    for command in (embed, corpus, dict_group, map_command, cross, table, transfer):
+    for command in (embed, corpus, dict_group, map_command, cross, table, transfer, encoders):
         cli.add_command(command)
 
 
