@@ -210,3 +210,19 @@ def test_a_bundle_without_its_encoder_says_so(tmp_path, slices, tiny, one_torch_
     result = _cli("predict", "--model", str(run), str(slices["es_test"]))
     assert result.returncode == 2 and "needs its encoder folder" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_compare_puts_transfer_rows_beside_the_published_figures(tmp_path, slices, tiny, one_torch_thread):
+    runs = tmp_path / "runs"
+    done = {head: TransferTrainer(load_transfer_recipe(recipe(tmp_path, slices, tiny, head=head, epochs=0.3)),
+                                  runs / head).run() for head in ("linear", "crf")}
+    result = _cli("compare", "es", "--runs", str(runs), "--out", str(tmp_path / "compare-es"))
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(" | ")[0].strip("| "): line for line in (tmp_path / "compare-es.md").read_text().splitlines()
+            if line.startswith("| transfer-")}
+    assert set(rows) == {"transfer-linear", "transfer-crf"}
+    for head, metrics in done.items():
+        assert f"| {metrics['f1_tgt_dev_selected']:.2f} | {metrics['f1_src_dev_selected']:.2f} |" in rows[f"transfer-{head}"]
+        assert rows[f"transfer-{head}"].endswith("mbert 75.2, xlmr-large 80.8 |")
+    empty = _cli("compare", "nl", "--runs", str(runs))
+    assert empty.returncode == 2 and "no finished run of en-nl" in empty.stderr

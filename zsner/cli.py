@@ -170,6 +170,28 @@ def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, schem
             click.echo("")
 
 
+@cli.command()
+@click.argument("pair")
+@click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True,
+              help="Folder searched for run metrics (default: runs/train-PAIR, runs/transfer-PAIR, runs/table/PAIR).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output prefix (default: runs/compare-PAIR).")
+def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Every model of PAIR (es, nl, de, ar, fi) side by side: the embedding baseline's rows and model
+    transfer's, same target test set, same scorer, F1• and F1°, parameters, train time, published figures.
+    Writes OUT.md and OUT.csv."""
+    from zsner.compare import compare_rows, write_comparison
+
+    runs = runs_dirs or tuple(p for p in (Path(f"runs/train-{pair}"), Path(f"runs/transfer-{pair}"),
+                                          Path(f"runs/table/{pair}")) if p.is_dir())
+    rows = compare_rows(f"en-{pair}", runs)
+    if not rows:
+        raise ZsnerError(f"no finished run of en-{pair} found (run `make train-{pair}` or `make transfer-{pair}`)",
+                         ", ".join(map(str, runs)) or "runs")
+    out = out or Path(f"runs/compare-{pair}")
+    click.echo(write_comparison(rows, out))
+    click.echo(f"wrote {out}.md and {out}.csv", err=True)
+
+
 def _register_stage_commands() -> None:
     """Commands of the other pipeline stages live beside their code; the group collects them here."""
     from zsner.cross.cli import cross, table

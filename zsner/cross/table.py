@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from zsner.utils import atomic_write_text
 
 ORDER = ["source-mono-nochar", "source-mono", "source-mono-random", "cross-word-nochar", "cross-word",
-         "cross-shared", "cross-augmented"]
+         "cross-shared", "cross-augmented", "transfer-linear", "transfer-crf"]
 BUCKET = 10  # words per length bucket in Figure 2
 
 
@@ -72,9 +72,15 @@ def _find(runs_dirs: Iterable[Path], name: str) -> list[Path]:
     return sorted({path.resolve(): path for folder in runs_dirs for path in Path(folder).rglob(name)}.values())
 
 
-def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
+def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
     """One row per (pair, variant, settings) over every cross-lingual ``metrics.json`` under
-    ``runs_dirs``: runs are pooled as seeds only when their recorded configs differ in the seed alone."""
+    ``runs_dirs``: runs are pooled as seeds only when their recorded configs differ in the seed alone.
+
+    Any run that reports both selections (``f1_tgt_dev_selected``, ``f1_src_dev_selected``) is a row: the
+    embedding baseline's and model transfer's alike. ``reference(pair, variant)`` gives the published
+    figure printed beside a row (default: Bari et al.'s Table 4).
+    """
+    reference = reference or paper_f1
     found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for path in _find(runs_dirs, "metrics.json"):
         try:
@@ -100,7 +106,8 @@ def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
                                "parameters": runs[0].get("parameters"),
                                # the word map the runs used: the paper's F1 rests on P@1 ~ 80
                                "map_p_at_1": _map_precision(runs),
-                               "paper_f1": paper_f1(pair, variant)}
+                               "paper_f1": reference(pair, variant),
+                               "train_seconds": statistics.fmean(float(r.get("train_seconds", 0.0)) for r in runs)}
         for key, label in (("f1_tgt_dev_selected", "tgt"), ("f1_src_dev_selected", "src")):
             values = [float(r[key]) for r in runs]
             row[f"{label}_mean"] = statistics.fmean(values)

@@ -44,7 +44,7 @@ class TransferConfig:
     max_subwords: int = 256  # window size: longer sentences are split at word boundaries, never cut
     dropout: float = 0.1  # on the word states before the head
     clip: float = 1.0
-    eval_every: int = 0  # steps between evaluations on source and target dev; 0: 4 per epoch
+    eval_every: int = 0  # steps between evaluations on source and target dev; 0: two per epoch (each scores ~5k dev sentences)
     eval_batch_size: int = 64
     max_train_sentences: int = 0  # 0: all (quick runs: the first N)
     source_test: str = ""  # English test file: scores the src-dev choice on its own language (how good is the encoder?)

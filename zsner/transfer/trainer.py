@@ -134,7 +134,7 @@ class TransferTrainer:
         lengths = [len(w.input_ids) for w in windows]
         per_epoch = math.ceil(len(windows) / cfg.batch_size)
         total_steps = max(1, math.ceil(cfg.epochs * per_epoch))
-        eval_every = cfg.eval_every or max(1, per_epoch // 4)
+        eval_every = cfg.eval_every or max(1, per_epoch // 2)
         optimisers = Optimisers(model, cfg.lr, cfg.head_lr, cfg.weight_decay, total_steps, cfg.warmup,
                                 cfg.embeddings == "sparse")
         state = TransferState()

@@ -1,0 +1,65 @@
+"""``zsner compare``: every model of one language pair on one table — the embedding baseline's rows and
+model transfer's — scored on the same target test set by the same scorer.
+
+Rows come from :func:`zsner.cross.table.collect` (the Table 4 code: any run reporting both selections,
+F1• and F1°), so the comparison can never drift from the table; this module only picks a pair's rows,
+adds what a reader of a comparison asks next (how long did it take, how big is it) and puts the published
+figure of each family beside its rows: Bari et al.'s Table 4 for the embedding baseline, Li et al.'s
+Table 1 (zero-transfer) for model transfer.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable
+
+from zsner.cross.table import collect, paper_f1
+from zsner.utils import atomic_write_text
+
+
+@functools.cache
+def _transfer_references() -> dict[str, dict[str, float]]:
+    with open(Path(__file__).parent / "transfer" / "paper_li2021.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
+def reference(pair: str, variant: str) -> str:
+    """The published figure for a row: Table 4 (F1• / F1°) or Li et al.'s zero-transfer F1."""
+    if variant.startswith("transfer-"):
+        figures = _transfer_references().get(pair, {})
+        return ", ".join(f"{name} {value:.1f}" for name, value in figures.items())
+    return paper_f1(pair, variant)
+
+
+def compare_rows(pair: str, runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
+    return [row for row in collect(runs_dirs, reference) if row["pair"] == pair]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f}" if seconds else ""
+
+
+def write_comparison(rows: list[dict[str, Any]], out: Path) -> str:
+    """Write ``out.md`` and ``out.csv``; return the Markdown."""
+    lines = ["| model | runs | F1• (tgt dev) mean ± std | F1° (src dev) mean ± std | parameters | train minutes "
+             "| published F1 |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        spread = {k: f" ± {r[k]:.2f}" if r["runs"] > 1 else "" for k in ("tgt_std", "src_std")}
+        lines.append(f"| {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f}{spread['tgt_std']} | "
+                     f"{r['src_mean']:.2f}{spread['src_std']} | {r['parameters']:,} | {_minutes(r['train_seconds'])} | "
+                     f"{r['paper_f1']} |")
+    lines += ["", "Parameters: the BiLSTM-CRF rows count no word embeddings (as the paper's Table 4); the transfer rows "
+              "count the whole encoder. Train minutes: the stage alone (Cross-Augmented starts from a finished "
+              "Cross-Shared run). Published: Bari et al. Table 4 (F1• / F1°, public fastText vectors), Li et al. "
+              "Table 1 zero-transfer (mBERT, XLM-R-large)."]
+    markdown = "\n".join(lines) + "\n"
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out.with_suffix(".md"), markdown)
+    with open(out.with_suffix(".csv"), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return markdown
