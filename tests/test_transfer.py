@@ -33,7 +33,9 @@ def slices(tmp_path_factory) -> dict[str, Path]:
     return {"en_train": slice_corpus("conll2003/eng.train", data / "eng.train", 120, "ascii"),
             "en_dev": slice_corpus("conll2003/eng.testa", data / "eng.testa", 40, "ascii"),
             "es_dev": slice_corpus("conll2002/esp.testa", data / "esp.testa", 40, "latin-1"),
-            "es_test": slice_corpus("conll2002/esp.testb", data / "esp.testb", 40, "latin-1")}
+            "es_test": slice_corpus("conll2002/esp.testb", data / "esp.testb", 40, "latin-1"),
+            "nl_dev": slice_corpus("conll2002/ned.testa", data / "ned.testa", 40, "latin-1"),
+            "nl_test": slice_corpus("conll2002/ned.testb", data / "ned.testb", 40, "latin-1")}
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +46,12 @@ def tiny(tmp_path_factory, slices) -> Path:
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny") / "bert", "bert", text, vocab_size=400, max_length=64)
 
 
-def recipe(tmp: Path, slices: dict[str, Path], encoder: Path, **transfer) -> Path:
+def recipe(tmp: Path, slices: dict[str, Path], encoder: Path, target: str = "es", **transfer) -> Path:
     settings = {"encoder": str(encoder), "epochs": 2.0, "batch_size": 8, "eval_every": 6, "threads": 1,
                 "max_subwords": 32, "lr": 1e-3, "head_lr": 1e-2, "source_test": str(slices["en_dev"]), **transfer}
     body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-    path = tmp / "en-es.toml"
-    path.write_text(f"""name = "tiny-es"
+    path = tmp / f"en-{target}.toml"
+    path.write_text(f"""name = "tiny-{target}"
 seed = 3
 [data]
 language = "en"
@@ -57,10 +59,10 @@ train = "{slices['en_train']}"
 dev = "{slices['en_dev']}"
 scheme = "iob1"
 [target]
-language = "es"
-unlabelled = "{slices['es_dev']}"
-dev = "{slices['es_dev']}"
-test = "{slices['es_test']}"
+language = "{target}"
+unlabelled = "{slices[target + '_dev']}"
+dev = "{slices[target + '_dev']}"
+test = "{slices[target + '_test']}"
 [transfer]
 {body}
 """, encoding="utf-8")
@@ -226,3 +228,20 @@ def test_compare_puts_transfer_rows_beside_the_published_figures(tmp_path, slice
         assert rows[f"transfer-{head}"].endswith("mbert 75.2, xlmr-large 80.8 |")
     empty = _cli("compare", "nl", "--runs", str(runs))
     assert empty.returncode == 2 and "no finished run of en-nl" in empty.stderr
+
+
+def test_retargeting_a_run_equals_training_for_the_other_language(tmp_path, slices, tiny, one_torch_thread):
+    """Transfer trains on English only: en→nl from the en→es run's checkpoints is the en→nl run itself."""
+    TransferTrainer(load_transfer_recipe(recipe(tmp_path, slices, tiny, "es", head="crf")), tmp_path / "es").run()
+    nl_recipe = recipe(tmp_path, slices, tiny, "nl", head="crf")
+    trained = TransferTrainer(load_transfer_recipe(nl_recipe), tmp_path / "nl-trained").run()
+    result = _cli("transfer", "retarget", str(tmp_path / "es"), str(nl_recipe), "--run-dir", str(tmp_path / "nl"))
+    assert result.returncode == 0, result.stderr
+    retargeted = json.loads((tmp_path / "nl/metrics.json").read_text())
+    assert retargeted["pair"] == "en-nl" and retargeted["retargeted_from"] == str(tmp_path / "es")
+    for key in ("f1_tgt_dev_selected", "f1_src_dev_selected", "source_test_f1", "steps"):
+        assert retargeted[key] == trained[key], key
+    assert retargeted["tgt-dev-selected"]["step"] == trained["tgt-dev-selected"]["step"]
+    other = recipe(tmp_path, slices, tiny, "nl", head="crf", lr=2e-3)
+    refused = _cli("transfer", "retarget", str(tmp_path / "es"), str(other), "--run-dir", str(tmp_path / "nl2"))
+    assert refused.returncode == 2 and "other English settings" in refused.stderr and "transfer.lr" in refused.stderr

@@ -34,3 +34,27 @@ def transfer_train(recipe: Path, run_dir: Path | None, seed: int | None, sets: t
                f"selected), F1° {metrics['f1_src_dev_selected']:.2f} (source-dev selected)"
                + (f"; English test F1 {metrics['source_test_f1']:.2f}" if "source_test_f1" in metrics else ""))
     click.echo(f"run directory: {run_dir}")
+
+
+@transfer.command("retarget")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("recipe", type=click.Path(path_type=Path))
+@run_options("Where the new run goes (default: runs/transfer-<name>/<head>).", "transfer.threads=2")
+def transfer_retarget(run: Path, recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
+                      restart: bool) -> None:
+    """Score a finished transfer RUN for the target language of RECIPE, without training again.
+
+    Transfer trains on English only, so a run of another pair with the same English settings and seed
+    would train the very same weights: its checkpoints are scored on RECIPE's target dev (F1•) and the
+    source-dev choice is kept (F1°), then both are scored on RECIPE's target test. Example:
+    zsner transfer retarget runs/transfer-es/linear recipes/nl.toml   (→ runs/transfer-nl/linear)
+    """
+    from zsner.transfer.config import load_transfer_recipe
+    from zsner.transfer.retarget import retarget
+
+    loaded = load_transfer_recipe(recipe, recipe_overrides(sets, seed))
+    run_dir = run_dir or Path("runs") / f"transfer-{loaded.base.name}" / loaded.transfer.head
+    metrics = retarget(run, loaded, run_dir, restart)
+    click.echo(f"{loaded.pair} {loaded.model_name} (from {run}): target test F1• {metrics['f1_tgt_dev_selected']:.2f}, "
+               f"F1° {metrics['f1_src_dev_selected']:.2f}")
+    click.echo(f"run directory: {run_dir}")

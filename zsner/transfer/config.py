@@ -47,6 +47,7 @@ class TransferConfig:
     eval_every: int = 0  # steps between evaluations on source and target dev; 0: two per epoch (each scores ~5k dev sentences)
     eval_batch_size: int = 64
     max_train_sentences: int = 0  # 0: all (quick runs: the first N)
+    keep_checkpoints: bool = True  # every evaluation's weights in checkpoints/: `zsner transfer retarget` selects from them
     source_test: str = ""  # English test file: scores the src-dev choice on its own language (how good is the encoder?)
     threads: int = 0  # 0: every core
     device: str = "auto"  # auto | cpu | cuda

@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -31,7 +32,7 @@ import torch
 
 from zsner.data import tags as tagging
 from zsner.data.batching import bucketed_batches
-from zsner.data.conll import Sentence, read_conll, write_conll
+from zsner.data.conll import Sentence, read_conll
 from zsner.errors import ZsnerError
 from zsner.metrics import score
 from zsner.model.tagger import count_parameters
@@ -43,8 +44,9 @@ from zsner.transfer.config import TransferRecipe
 from zsner.transfer.features import Window, collate, encode_sentences
 from zsner.transfer.model import TransferTagger
 from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings
+from zsner.transfer.evaluation import Selection, run_facts, score_selections
 from zsner.transfer.predict import encode_corpus, predict_encoded
-from zsner.utils import atomic_write_json, atomic_write_text, seed_everything
+from zsner.utils import seed_everything
 
 log = logging.getLogger("zsner.transfer")
 
@@ -74,6 +76,22 @@ def autocast_for(precision: str, device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
+def read_sets(recipe: TransferRecipe, train: bool = True) -> dict[str, list[Sentence]]:
+    """The recipe's sentences: English train/dev (and test), target dev/test — IOB2 tags, one reader for all."""
+    data, target, cfg = recipe.base.data, recipe.target, recipe.transfer
+    english = lambda path: read_conll(path, scheme=data.scheme, encoding=data.encoding)  # noqa: E731
+    sets = {"source_dev": english(data.dev),
+            "target_dev": read_conll(target.dev, scheme=target.scheme, encoding=target.encoding),
+            "target_test": read_conll(target.test, scheme=target.scheme, encoding=target.encoding)}
+    if train:
+        sets["train"] = [s for s in english(data.train) if len(s) <= data.max_train_length]
+        if cfg.max_train_sentences:
+            sets["train"] = sets["train"][: cfg.max_train_sentences]
+    if cfg.source_test:
+        sets["source_test"] = english(cfg.source_test)
+    return sets
+
+
 class TransferTrainer:
     """Fine-tunes one recipe's ``[transfer]`` model in one run directory."""
 
@@ -99,17 +117,7 @@ class TransferTrainer:
 
     # -- data -------------------------------------------------------------------------------------
     def _read(self) -> dict[str, list[Sentence]]:
-        data, target = self.recipe.base.data, self.recipe.target
-        train = [s for s in read_conll(data.train, scheme=data.scheme, encoding=data.encoding)
-                 if len(s) <= data.max_train_length]
-        if self.cfg.max_train_sentences:
-            train = train[: self.cfg.max_train_sentences]
-        sets = {"train": train, "source_dev": read_conll(data.dev, scheme=data.scheme, encoding=data.encoding),
-                "target_dev": read_conll(target.dev, scheme=target.scheme, encoding=target.encoding),
-                "target_test": read_conll(target.test, scheme=target.scheme, encoding=target.encoding)}
-        if self.cfg.source_test:
-            sets["source_test"] = read_conll(self.cfg.source_test, scheme=data.scheme, encoding=data.encoding)
-        return sets
+        return read_sets(self.recipe)
 
     def _train_windows(self, tokenizer, train: list[Sentence], tag_index: dict[str, int]) -> tuple[list[Window], list[list[int]]]:
         windows = encode_sentences(tokenizer, train, self.cfg.max_subwords, "train")
@@ -138,6 +146,8 @@ class TransferTrainer:
         optimisers = Optimisers(model, cfg.lr, cfg.head_lr, cfg.weight_decay, total_steps, cfg.warmup,
                                 cfg.embeddings == "sparse")
         state = TransferState()
+        if not resume:
+            shutil.rmtree(self.run_dir / "checkpoints", ignore_errors=True)  # a restarted run's old steps
         if resume:
             saved = torch.load(self.run_dir / "last.pt", map_location="cpu", weights_only=False)
             model.load_state_dict(saved["model"], strict=False)
@@ -213,6 +223,8 @@ class TransferTrainer:
                             if tgt_f1 > state.best_tgt_dev:
                                 state.best_tgt_dev, state.best_tgt_step = tgt_f1, state.step
                                 save_bundle("best.pt")
+                            if cfg.keep_checkpoints:  # what `zsner transfer retarget` selects from
+                                save_bundle(f"checkpoints/step-{state.step:07d}.pt")
                             state.seconds = time.perf_counter() - started
                             save_state()
                 state.epoch += 1
@@ -225,7 +237,12 @@ class TransferTrainer:
         state.finished = True
         state.seconds = time.perf_counter() - started
         save_state()
-        return self._final_metrics(model, tokenizer, tags, sets, state, autocast)
+        metrics = {**run_facts(self.recipe, model), "steps": state.step, "train_seconds": round(state.seconds, 1),
+                   "train_sentences_per_second": round(state.train_sentences / max(state.seconds, 1e-9), 2)}
+        selections = [Selection("tgt-dev", self.run_dir / "best.pt", state.best_tgt_step, state.best_tgt_dev),
+                      Selection("src-dev", self.run_dir / "best-src-dev.pt", state.best_src_step, state.best_src_dev)]
+        return score_selections(self.run_dir, cfg, model, tokenizer, tags, sets, selections, metrics, self.device,
+                                autocast)
 
     def _record(self, state: TransferState, src_f1: float, tgt_f1: float, lr: float, loss: float, started: float) -> None:
         entry = {"epoch": state.epoch + 1, "step": state.step, "lr": lr, "loss": round(loss, 4),
@@ -233,36 +250,3 @@ class TransferTrainer:
                  "seconds": round(time.perf_counter() - started, 1)}
         self.directory.record(entry)
         log.info("step %d: loss %.3f, source dev F1 %.2f, target dev F1 %.2f", state.step, loss, src_f1, tgt_f1)
-
-    def _final_metrics(self, model: TransferTagger, tokenizer, tags: list[str], sets: dict[str, list[Sentence]],
-                       state: TransferState, autocast) -> dict[str, Any]:
-        """Score both selections on the target test set (and the src-dev choice on English test)."""
-        cfg = self.cfg
-        metrics: dict[str, Any] = {
-            "model": self.recipe.model_name, "pair": self.recipe.pair, "seed": self.recipe.base.seed,
-            "encoder": cfg.encoder, "head": cfg.head, "embeddings": cfg.embeddings, "steps": state.step,
-            "parameters": count_parameters(model),
-            "trained_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-            "train_seconds": round(state.seconds, 1),
-            "train_sentences_per_second": round(state.train_sentences / max(state.seconds, 1e-9), 2)}
-        test = encode_corpus(tokenizer, sets["target_test"], cfg.max_subwords, cfg.eval_batch_size, "target test")
-        for selection, name, best_step, dev_f1 in (("tgt-dev", "best.pt", state.best_tgt_step, state.best_tgt_dev),
-                                                   ("src-dev", "best-src-dev.pt", state.best_src_step, state.best_src_dev)):
-            saved = torch.load(self.run_dir / name, map_location="cpu", weights_only=False)
-            model.load_state_dict(saved["state_dict"], strict=False)
-            predicted = predict_encoded(model, test, tags, cfg.scheme, self.device, autocast)
-            scores = score([s.tags for s in sets["target_test"]], predicted)
-            key = "f1_tgt_dev_selected" if selection == "tgt-dev" else "f1_src_dev_selected"
-            metrics[key] = round(scores.f1, 2)
-            metrics[f"{selection}-selected"] = {"step": best_step, "dev_f1": round(dev_f1, 2), "test": scores.as_dict()}
-            write_conll(self.run_dir / f"test.{selection}-selected.predictions.conll", sets["target_test"], predicted)
-            atomic_write_text(self.run_dir / f"test.{selection}-selected.conlleval.txt", scores.report() + "\n")
-            log.info("target test, %s selection (step %d): %s", selection, best_step, scores.report().splitlines()[1])
-            if selection == "src-dev" and "source_test" in sets:
-                source = encode_corpus(tokenizer, sets["source_test"], cfg.max_subwords, cfg.eval_batch_size, "source test")
-                source_scores = score([s.tags for s in sets["source_test"]],
-                                      predict_encoded(model, source, tags, cfg.scheme, self.device, autocast))
-                metrics["source_test_f1"] = round(source_scores.f1, 2)
-                log.info("source test (src-dev selection): F1 %.2f", source_scores.f1)
-        atomic_write_json(self.run_dir / "metrics.json", metrics)
-        return metrics
