@@ -23,6 +23,8 @@ def transfer_train(recipe: Path, run_dir: Path | None, seed: int | None, sets: t
     Every evaluation scores English dev and target dev: best-src-dev.pt (F1°, no target label used) and
     best.pt (F1•) are both kept and both scored on the target test set. ^C saves the state; the same
     command resumes. The encoder is a local folder (`make encoder` builds the offline default, e5-small).
+    Data-parallel over N processes: torchrun --nproc_per_node N -m zsner transfer train RECIPE (gloo on
+    CPUs, NCCL on GPUs; each process takes a share of every batch).
     """
     from zsner.transfer.config import load_transfer_recipe
     from zsner.transfer.trainer import TransferTrainer
@@ -30,6 +32,8 @@ def transfer_train(recipe: Path, run_dir: Path | None, seed: int | None, sets: t
     loaded = load_transfer_recipe(recipe, recipe_overrides(sets, seed))
     run_dir = run_dir or Path("runs") / f"transfer-{loaded.base.name}" / loaded.transfer.head
     metrics = TransferTrainer(loaded, run_dir, restart).run()
+    if not metrics:  # a torchrun process other than the first: the first one reports
+        return
     click.echo(f"{loaded.pair} {loaded.model_name}: target test F1• {metrics['f1_tgt_dev_selected']:.2f} (target-dev "
                f"selected), F1° {metrics['f1_src_dev_selected']:.2f} (source-dev selected)"
                + (f"; English test F1 {metrics['source_test_f1']:.2f}" if "source_test_f1" in metrics else ""))

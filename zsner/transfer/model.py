@@ -19,6 +19,8 @@ class TransferTagger(nn.Module):
 
     def __init__(self, encoder: nn.Module, num_tags: int, head: str = "linear", dropout: float = 0.1):
         super().__init__()
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # the sentence pooler of a saved model: never used for tagging, never trained
         self.encoder = encoder
         self.head = head
         self.dropout = nn.Dropout(dropout)
@@ -31,6 +33,10 @@ class TransferTagger(nn.Module):
         index = batch.first.unsqueeze(-1).expand(-1, -1, states.shape[-1])
         words = states.gather(1, index)
         return self.classifier(self.dropout(words)).float()
+
+    def forward(self, batch: EncodedBatch) -> torch.Tensor:
+        """The training loss: what DistributedDataParallel calls, so its gradient hooks run."""
+        return self.loss(batch)
 
     def loss(self, batch: EncodedBatch) -> torch.Tensor:
         scores = self.emissions(batch)

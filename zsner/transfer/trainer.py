@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import io
 import os
 import shutil
 import sys
@@ -44,6 +45,7 @@ from zsner.transfer.config import TransferRecipe
 from zsner.transfer.features import Window, collate, encode_sentences
 from zsner.transfer.model import TransferTagger
 from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings
+from zsner.transfer.distributed import workers_from_environment
 from zsner.transfer.evaluation import Selection, run_facts, score_selections
 from zsner.transfer.predict import encode_corpus, predict_encoded
 from zsner.utils import seed_everything
@@ -100,20 +102,28 @@ class TransferTrainer:
         self.cfg = recipe.transfer
         self.directory = RunDirectory(run_dir, recipe.to_dict(), restart)
         self.run_dir = self.directory.path
-        self.device = resolve_device(self.cfg.device)
-        torch.set_num_threads(self.cfg.threads or os.cpu_count() or 1)
+        self.workers = workers_from_environment(resolve_device(self.cfg.device), self.cfg.embeddings == "sparse")
+        self.device = self.workers.device(resolve_device(self.cfg.device))
+        torch.set_num_threads(self.cfg.threads or max(1, (os.cpu_count() or 1) // self.workers.world))
 
     def run(self) -> dict[str, Any]:
-        resume = self.directory.prepare()
-        self.directory.attach_log(self.device)
+        """Train (or resume, or only report a finished run); under torchrun only the first process reports."""
         try:
+            if self.workers.main:
+                resume = self.directory.prepare()
+                self.directory.attach_log(self.device)
+            self.workers.barrier()  # the others read what the first process prepared
+            if not self.workers.main:
+                resume = (self.run_dir / "last.pt").exists()
             metrics_path = self.run_dir / "metrics.json"
             if resume and metrics_path.exists():
                 log.info("run already finished; reporting its metrics")
-                return json.loads(metrics_path.read_text())
+                return json.loads(metrics_path.read_text()) if self.workers.main else {}
             return self._run(resume)
         finally:
-            self.directory.detach_log()
+            if self.workers.main:
+                self.directory.detach_log()
+            self.workers.close()
 
     # -- data -------------------------------------------------------------------------------------
     def _read(self) -> dict[str, list[Sentence]]:
@@ -155,9 +165,10 @@ class TransferTrainer:
             state = TransferState(**saved["state"])
             torch.set_rng_state(saved["torch_rng"])
         model.to(self.device)
+        trained_model = self.workers.wrap(model, self.device)  # its forward() is the loss
         autocast = autocast_for(cfg.precision, self.device)
         dev_sets = {name: encode_corpus(tokenizer, sets[name], cfg.max_subwords, cfg.eval_batch_size, name)
-                    for name in ("source_dev", "target_dev")}
+                    for name in ("source_dev", "target_dev") if self.workers.main}  # only the first evaluates
         trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
         log.info("%s %s: %d train sentences (%d windows) / %d source dev / %d target dev / %d target test; "
                  "encoder %s, %d parameters (%d trained, embeddings %s); %d steps (%.2f epochs of %d), "
@@ -196,15 +207,15 @@ class TransferTrainer:
                 with click.progressbar(length=len(batches), label=f"epoch {state.epoch + 1}/{epochs}",
                                        item_show_func=lambda _: f"loss {running or 0:.3f} src/tgt dev F1 "
                                        f"{max(state.best_src_dev, 0):.1f}/{max(state.best_tgt_dev, 0):.1f}",
-                                       file=sys.stderr) as bar:
+                                       file=sys.stderr if self.workers.main else io.StringIO()) as bar:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
-                        chosen = batches[index]
+                        chosen = self.workers.share(batches[index])
                         batch = collate([windows[i] for i in chosen], tokenizer.pad_token_id,
                                         [labels[i] for i in chosen]).to(self.device)
                         optimisers.zero_grad()
                         with autocast or nullcontext():
-                            loss = model.loss(batch)
+                            loss = trained_model(batch)
                         loss.backward()
                         clip_dense(model, cfg.clip)
                         optimisers.step()
@@ -212,9 +223,9 @@ class TransferTrainer:
                         running = value if running is None else 0.95 * running + 0.05 * value
                         state.step += 1
                         state.batch = index + 1
-                        state.train_sentences += len(chosen)
+                        state.train_sentences += len(batches[index])
                         bar.update(1)
-                        if state.step % eval_every == 0 or state.step == total_steps:
+                        if (state.step % eval_every == 0 or state.step == total_steps) and self.workers.main:
                             src_f1, tgt_f1 = evaluate()
                             self._record(state, src_f1, tgt_f1, optimisers.lr, running, started)
                             if src_f1 > state.best_src_dev:
@@ -227,15 +238,20 @@ class TransferTrainer:
                                 save_bundle(f"checkpoints/step-{state.step:07d}.pt")
                             state.seconds = time.perf_counter() - started
                             save_state()
+                        if state.step % eval_every == 0 or state.step == total_steps:
+                            self.workers.barrier()  # the others wait while the first process evaluates
                 state.epoch += 1
                 state.batch = 0
         except KeyboardInterrupt:
             state.seconds = time.perf_counter() - started
-            save_state()
+            if self.workers.main:
+                save_state()
             log.warning("interrupted: state saved in %s; run the same command again to resume", self.run_dir / "last.pt")
             raise
         state.finished = True
         state.seconds = time.perf_counter() - started
+        if not self.workers.main:
+            return {}
         save_state()
         metrics = {**run_facts(self.recipe, model), "steps": state.step, "train_seconds": round(state.seconds, 1),
                    "train_sentences_per_second": round(state.train_sentences / max(state.seconds, 1e-9), 2)}
