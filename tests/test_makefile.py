@@ -105,3 +105,16 @@ def test_a_replaced_german_test_file_reruns_the_german_runs_only(tmp_path):
         "runs/train-de/cross-shared", "runs/train-de/cross-augmented"]
     assert all("--restart" in c for c in de if " cross train " in c)
     assert not any(" map " in c or " corpus " in c or " embed " in c for c in de)  # de vectors read no gold file
+
+
+def test_transfer_targets_train_or_retarget():
+    def commands(*targets: str) -> list[str]:
+        result = subprocess.run(["make", "--dry-run", "--always-make", *targets], cwd=ROOT, capture_output=True,
+                                text=True, check=True)
+        return [line for line in result.stdout.splitlines() if " transfer " in line]
+
+    [linear, crf] = commands("transfer-de", "transfer-de-crf")
+    assert linear.endswith("transfer train recipes/de.toml --seed 1  --set transfer.head=linear  --run-dir runs/transfer-de/linear")
+    assert "transfer.head=crf" in crf and crf.endswith("--run-dir runs/transfer-de/crf")
+    [retarget] = commands("transfer-fi", "TRANSFER_FROM=runs/transfer-es")
+    assert " transfer retarget runs/transfer-es/linear recipes/fi.toml " in retarget
