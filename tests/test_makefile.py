@@ -59,7 +59,7 @@ def _built_tree(tmp_path: Path) -> Path:
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
-    gold = [f"data/ner/{name}" for name in ("conll2003/eng.train", "conll2003/eng.testa", "conll2003/deu.testa",
+    gold = [f"data/ner/{name}" for name in ("conll2003/eng.train", "conll2003/eng.testa", "conll2003/eng.testb", "conll2003/deu.testa",
                                             "conll2003/deu.testb", "conll2002/ned.train", "conll2002/ned.testa",
                                             "conll2002/ned.testb")]
     products = [".venv/.installed", "embeddings/cache/.sources-installed", "embeddings/cache/.dictionaries-installed",
