@@ -40,10 +40,13 @@ class _TransferTagger:
         self.payload, self.device = payload, device
 
     def tag(self, sentences: Sequence[Sentence], batch_size: int = 128) -> list[list[str]]:
-        from zsner.transfer.predict import predict
+        from zsner.transfer.predict import encode_corpus, predict_encoded
+        from zsner.transfer.trainer import autocast_for
 
-        return predict(self.model, self.tokenizer, sentences, self.payload["tags"], self.payload["scheme"],
-                       self.payload["max_subwords"], min(batch_size, 64), self.device)
+        payload = self.payload
+        corpus = encode_corpus(self.tokenizer, sentences, payload["max_subwords"], min(batch_size, 64))
+        autocast = autocast_for(payload.get("precision", "fp32"), torch.device(self.device))  # as the run scored
+        return predict_encoded(self.model, corpus, payload["tags"], payload["scheme"], self.device, autocast)
 
 
 def load_tagger(path: str | Path, device: str | torch.device = "cpu") -> SentenceTagger:

@@ -37,10 +37,12 @@ def trained_state(model: TransferTagger) -> dict[str, torch.Tensor]:
 
 
 def payload(model: TransferTagger, encoder: str, tags: list[str], scheme: str, max_subwords: int,
-            dropout: float) -> dict[str, Any]:
+            dropout: float, precision: str = "fp32") -> dict[str, Any]:
+    """``precision``: what the run evaluated in (fp32 | bf16 | fp16), so that tagging later gives its scores."""
     return {"format": FORMAT, "encoder": encoder, "encoder_absolute": str(Path(encoder).resolve()),
             "encoder_sha256": encoder_fingerprint(encoder), "head": model.head, "tags": tags, "scheme": scheme,
-            "max_subwords": max_subwords, "dropout": dropout, "state_dict": trained_state(model)}
+            "max_subwords": max_subwords, "dropout": dropout, "precision": precision,
+            "state_dict": trained_state(model)}
 
 
 def find_encoder(payload: dict[str, Any], bundle: Path) -> str:

@@ -17,7 +17,7 @@ from zsner.training.recipe import Recipe, TargetConfig, _typed, load_recipe, rea
 
 HEADS = ("linear", "crf")
 EMBEDDINGS = ("frozen", "sparse", "full")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -51,7 +51,7 @@ class TransferConfig:
     source_test: str = ""  # English test file: scores the src-dev choice on its own language (how good is the encoder?)
     threads: int = 0  # 0: every core
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "fp32"  # fp32 | bf16 (autocast) | fp16 (CUDA only)
+    precision: str = "auto"  # auto (bf16 where the CPU/GPU computes it natively, else fp32) | fp32 | bf16 | fp16 (CUDA)
 
 
 @dataclass

@@ -51,9 +51,3 @@ def predict_encoded(model: TransferTagger, corpus: EncodedCorpus, tag_items: Seq
 def _place(sentence_tags: list[str], window: Window, tags: list[str]) -> None:
     for offset, (tag, position) in enumerate(zip(tags, window.first)):
         sentence_tags[window.start + offset] = tag if position > 0 else "O"
-
-
-def predict(model: TransferTagger, tokenizer, sentences: Sequence[Sentence], tag_items: Sequence[str], scheme: str,
-            max_subwords: int, batch_size: int = 64, device: torch.device | str = "cpu") -> list[list[str]]:
-    return predict_encoded(model, encode_corpus(tokenizer, sentences, max_subwords, batch_size), tag_items, scheme,
-                           device)
