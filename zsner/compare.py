@@ -9,14 +9,12 @@ Table 1 (zero-transfer) for model transfer.
 """
 from __future__ import annotations
 
-import csv
 import functools
 import tomllib
 from pathlib import Path
 from typing import Any, Iterable
 
-from zsner.cross.table import collect, paper_f1
-from zsner.utils import atomic_write_text
+from zsner.cross.table import collect, paper_f1, write_rows
 
 
 @functools.cache
@@ -54,12 +52,4 @@ def write_comparison(rows: list[dict[str, Any]], out: Path) -> str:
               "count the whole encoder. Train minutes: the stage alone (Cross-Augmented starts from a finished "
               "Cross-Shared run). Published: Bari et al. Table 4 (F1• / F1°, public fastText vectors), Li et al. "
               "Table 1 zero-transfer (mBERT, XLM-R-large)."]
-    markdown = "\n".join(lines) + "\n"
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out.with_suffix(".md"), markdown)
-    with open(out.with_suffix(".csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return markdown
+    return write_rows(rows, lines, out)

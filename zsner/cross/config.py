@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zsner.errors import ZsnerError
-from zsner.training.recipe import Recipe, TargetConfig, _typed, load_recipe, read_table  # noqa: F401 (TargetConfig: re-exported)
+from zsner.training.recipe import PairRecipe, _typed, load_recipe, read_table, read_target
 
 MODELS = ("source-mono", "cross-word", "cross-shared", "cross-augmented")
 SELECTIONS = ("src-dev", "tgt-dev")
@@ -45,21 +45,11 @@ class CrossConfig:
 
 
 @dataclass
-class CrossRecipe:
+class CrossRecipe(PairRecipe):
     """A whole cross-lingual recipe: the supervised tables plus ``[target]`` and ``[cross]``."""
 
-    base: Recipe
-    target: TargetConfig = field(default_factory=TargetConfig)
     cross: CrossConfig = field(default_factory=CrossConfig)
     mapping_direction: str = ""
-
-    @property
-    def source_language(self) -> str:
-        return self.base.data.language
-
-    @property
-    def pair(self) -> str:
-        return f"{self.source_language}-{self.target.language}"
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.base.to_dict(), "target": dataclasses.asdict(self.target),
@@ -71,15 +61,8 @@ def load_cross_recipe(path: str | Path, overrides: dict[str, Any] | None = None)
     path = Path(path)
     base = load_recipe(path, overrides)
     table = read_table(path, overrides)
-    target = _typed(TargetConfig, table.get("target", {}), path, "target")
+    target = read_target(table, base, path)
     cross = _typed(CrossConfig, table.get("cross", {}), path, "cross")
-    languages = table.get("languages", {})
-    if not target.language and isinstance(languages, dict):
-        target.language = str(languages.get("target", ""))
-    if not target.language:
-        raise ZsnerError("[target] language is not set (nor [languages] target)", path)
-    if target.language == base.data.language:
-        raise ZsnerError(f"[target] language equals the source language {target.language!r}", path)
     if cross.model not in MODELS:
         raise ZsnerError(f"[cross] model = {cross.model!r} should be one of {', '.join(MODELS)}", path)
     if cross.source_selection not in SELECTIONS:

@@ -148,6 +148,11 @@ def write_table(rows: list[dict[str, Any]], out: Path) -> str:
         lines.append(f"| {r['pair']} | {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f} ± {spread['tgt_std']} | "
                      f"{r['tgt_max']:.2f} | {r['src_mean']:.2f} ± {spread['src_std']} | {r['src_max']:.2f} | "
                      f"{r['parameters']} | {r['map_p_at_1']} | {r['paper_f1']} |")
+    return write_rows(rows, lines, out)
+
+
+def write_rows(rows: list[dict[str, Any]], lines: list[str], out: Path) -> str:
+    """``out.md`` (the Markdown ``lines``) and ``out.csv`` (every field of ``rows``); return the Markdown."""
     markdown = "\n".join(lines) + "\n"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

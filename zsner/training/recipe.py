@@ -82,6 +82,23 @@ class Recipe:
         return self.vectors.get(self.data.language) or None
 
 
+@dataclass
+class PairRecipe:
+    """A language pair's recipe: the supervised tables (``base``: the labelled source language) and the
+    ``[target]`` table. The cross-lingual stages extend it with the table they own."""
+
+    base: Recipe
+    target: TargetConfig = field(default_factory=TargetConfig)
+
+    @property
+    def source_language(self) -> str:
+        return self.base.data.language
+
+    @property
+    def pair(self) -> str:
+        return f"{self.source_language}-{self.target.language}"
+
+
 def _typed(cls, table: dict, path: Path, section: str):
     """Build dataclass ``cls`` from a TOML table, rejecting unknown keys and wrong types."""
     if not isinstance(table, dict):
@@ -128,6 +145,20 @@ def read_table(path: str | Path, overrides: dict[str, Any] | None = None) -> dic
                 raise ZsnerError(f"--set {dotted}: {section!r} is not a table", path)
         node[key] = value
     return table
+
+
+def read_target(table: dict[str, Any], base: Recipe, path: Path) -> TargetConfig:
+    """The ``[target]`` table, its language taken from ``[languages]`` when not given; checked to differ
+    from the source language. Both cross-lingual stages read it here, so the two read it alike."""
+    target = _typed(TargetConfig, table.get("target", {}), path, "target")
+    languages = table.get("languages", {})
+    if not target.language and isinstance(languages, dict):
+        target.language = str(languages.get("target", ""))
+    if not target.language:
+        raise ZsnerError("[target] language is not set (nor [languages] target)", path)
+    if target.language == base.data.language:
+        raise ZsnerError(f"[target] language equals the source language {target.language!r}", path)
+    return target
 
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:

@@ -13,7 +13,7 @@ from typing import Any
 
 from zsner.data import tags as tagging
 from zsner.errors import ZsnerError
-from zsner.training.recipe import Recipe, TargetConfig, _typed, load_recipe, read_table
+from zsner.training.recipe import PairRecipe, _typed, load_recipe, read_table, read_target
 
 HEADS = ("linear", "crf")
 EMBEDDINGS = ("frozen", "sparse", "full")
@@ -55,20 +55,10 @@ class TransferConfig:
 
 
 @dataclass
-class TransferRecipe:
+class TransferRecipe(PairRecipe):
     """A pair's recipe seen by the transfer stage: source data, target data, and ``[transfer]``."""
 
-    base: Recipe
-    target: TargetConfig = field(default_factory=TargetConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
-
-    @property
-    def source_language(self) -> str:
-        return self.base.data.language
-
-    @property
-    def pair(self) -> str:
-        return f"{self.source_language}-{self.target.language}"
 
     @property
     def model_name(self) -> str:
@@ -84,13 +74,9 @@ def load_transfer_recipe(path: str | Path, overrides: dict[str, Any] | None = No
     path = Path(path)
     base = load_recipe(path, overrides)
     table = read_table(path, overrides)
-    target = _typed(TargetConfig, table.get("target", {}), path, "target")
+    target = read_target(table, base, path)
     transfer = _typed(TransferConfig, table.get("transfer", {}), path, "transfer")
-    languages = table.get("languages", {})
-    if not target.language and isinstance(languages, dict):
-        target.language = str(languages.get("target", ""))
     checks = [
-        (not target.language, "[target] language is not set (nor [languages] target)"),
         (not base.data.train or not base.data.dev, "[data] train and dev (the labelled source language) must be set"),
         (not target.dev or not target.test, "[target] dev and test must be set"),
         (not transfer.encoder, "[transfer] encoder is not set (a local Hugging Face encoder folder)"),
