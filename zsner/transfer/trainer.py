@@ -218,6 +218,7 @@ class TransferTrainer:
 
         started = time.perf_counter() - state.seconds
         running: float | None = None
+        report_every = max(1, total_steps // 40)
         epochs = math.ceil(cfg.epochs)
         try:
             while state.step < total_steps:
@@ -246,6 +247,8 @@ class TransferTrainer:
                         state.batch = index + 1
                         state.train_sentences += len(batches[index])
                         bar.update(1)
+                        if state.step % report_every == 0 and self.workers.main:  # progress in log files too
+                            self._report(state, total_steps, running, started)
                         if (state.step % eval_every == 0 or state.step == total_steps) and self.workers.main:
                             src_f1, tgt_f1 = evaluate()
                             self._record(state, src_f1, tgt_f1, optimisers.lr, running, started)
@@ -281,6 +284,14 @@ class TransferTrainer:
                       Selection("src-dev", self.run_dir / "best-src-dev.pt", state.best_src_step, state.best_src_dev)]
         return score_selections(self.run_dir, cfg, model, tokenizer, tags, sets, selections, metrics, self.device,
                                 autocast)
+
+    @staticmethod
+    def _report(state: TransferState, total_steps: int, loss: float, started: float) -> None:
+        seconds = time.perf_counter() - started
+        speed = state.train_sentences / max(seconds, 1e-9)
+        left = seconds / state.step * (total_steps - state.step)
+        log.info("step %d/%d: loss %.3f, %.1f training sentences/s, about %d min of training left",
+                 state.step, total_steps, loss, speed, round(left / 60))
 
     def _record(self, state: TransferState, src_f1: float, tgt_f1: float, lr: float, loss: float, started: float) -> None:
         entry = {"epoch": state.epoch + 1, "step": state.step, "lr": lr, "loss": round(loss, 4),
