@@ -66,6 +66,7 @@ class TransferState:
     best_tgt_step: int = -1
     seconds: float = 0.0
     train_sentences: int = 0  # sentences trained on so far (speed)
+    step_seconds: float = 0.0  # time spent in training steps alone (evaluations not counted)
     finished: bool = False
 
 
@@ -232,6 +233,7 @@ class TransferTrainer:
                                        file=sys.stderr if self.workers.main else io.StringIO()) as bar:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
+                        step_started = time.perf_counter()
                         chosen = self.workers.share(batches[index])
                         batch = collate([windows[i] for i in chosen], tokenizer.pad_token_id,
                                         [labels[i] for i in chosen]).to(self.device)
@@ -246,6 +248,7 @@ class TransferTrainer:
                         state.step += 1
                         state.batch = index + 1
                         state.train_sentences += len(batches[index])
+                        state.step_seconds += time.perf_counter() - step_started
                         bar.update(1)
                         if state.step % report_every == 0 and self.workers.main:  # progress in log files too
                             self._report(state, total_steps, running, started)
@@ -279,7 +282,7 @@ class TransferTrainer:
         save_state()
         metrics = {**run_facts(self.recipe, model), "precision": resolve_precision(cfg.precision, self.device),
                    "steps": state.step, "train_seconds": round(state.seconds, 1),
-                   "train_sentences_per_second": round(state.train_sentences / max(state.seconds, 1e-9), 2)}
+                   "train_sentences_per_second": round(state.train_sentences / max(state.step_seconds, 1e-9), 2)}
         selections = [Selection("tgt-dev", self.run_dir / "best.pt", state.best_tgt_step, state.best_tgt_dev),
                       Selection("src-dev", self.run_dir / "best-src-dev.pt", state.best_src_step, state.best_src_dev)]
         return score_selections(self.run_dir, cfg, model, tokenizer, tags, sets, selections, metrics, self.device,
@@ -288,7 +291,7 @@ class TransferTrainer:
     @staticmethod
     def _report(state: TransferState, total_steps: int, loss: float, started: float) -> None:
         seconds = time.perf_counter() - started
-        speed = state.train_sentences / max(seconds, 1e-9)
+        speed = state.train_sentences / max(state.step_seconds, 1e-9)
         left = seconds / state.step * (total_steps - state.step)
         log.info("step %d/%d: loss %.3f, %.1f training sentences/s, about %d min of training left",
                  state.step, total_steps, loss, speed, round(left / 60))
