@@ -31,11 +31,13 @@ from zsner.transfer.trainer import autocast_for, read_sets
 log = logging.getLogger("zsner.transfer")
 #: [transfer] keys that do not change what is learnt (the English test file is only scored)
 NOT_LEARNT = {"source_test", "threads", "device", "eval_batch_size", "keep_checkpoints"}
+#: [data] keys that transfer reads (the others are the BiLSTM-CRF's: its train scheme, word normalisation)
+DATA_READ = ("train", "dev", "scheme", "encoding", "max_train_length")
 
 
 def english_side(config: dict[str, Any]) -> dict[str, Any]:
     """What determines the training trajectory: the English data, the seed, the [transfer] settings."""
-    return {"seed": config["seed"], "data": config["data"],
+    return {"seed": config["seed"], "data": {k: config["data"].get(k) for k in DATA_READ},
             "transfer": {k: v for k, v in config["transfer"].items() if k not in NOT_LEARNT}}
 
 
@@ -82,6 +84,10 @@ def _retarget(run: Path, recipe: TransferRecipe, out: Path, directory: RunDirect
     model = TransferTagger(load_encoder(cfg.encoder), len(tags), cfg.head, cfg.dropout).to(device)
     autocast = autocast_for(cfg.precision, device)
     sets = read_sets(recipe, train=False)
+    known = {}
+    if cfg.source_test and cfg.source_test == json.loads((run / "config.json").read_text())["transfer"]["source_test"]:
+        sets.pop("source_test", None)  # the same English test, the same src-dev model: its score is known
+        known["source_test_f1"] = source_metrics.get("source_test_f1")
     dev = encode_corpus(tokenizer, sets["target_dev"], cfg.max_subwords, cfg.eval_batch_size, "target dev")
     log.info("%s %s from %s: scoring its %d checkpoints on %s", recipe.pair, recipe.model_name, run, len(history),
              recipe.target.dev)
@@ -99,7 +105,7 @@ def _retarget(run: Path, recipe: TransferRecipe, out: Path, directory: RunDirect
     shutil.copyfile(run / "best-src-dev.pt", out / "best-src-dev.pt")
     chosen = source_metrics["src-dev-selected"]
     selections = [best, Selection("src-dev", out / "best-src-dev.pt", chosen["step"], chosen["dev_f1"])]
-    metrics = {**run_facts(recipe, model), "steps": source_metrics["steps"], "retargeted_from": str(run),
+    metrics = {**run_facts(recipe, model), **known, "steps": source_metrics["steps"], "retargeted_from": str(run),
                "train_seconds": source_metrics["train_seconds"],
                "train_sentences_per_second": source_metrics.get("train_sentences_per_second")}
     return score_selections(out, cfg, model, tokenizer, tags, sets, selections, metrics, device, autocast)
