@@ -26,7 +26,8 @@ from zsner.transfer.config import TransferRecipe
 from zsner.transfer.evaluation import Selection, run_facts, score_selections
 from zsner.transfer.model import TransferTagger
 from zsner.transfer.predict import encode_corpus, predict_encoded
-from zsner.transfer.trainer import autocast_for, read_sets
+from zsner.transfer.precision import autocast_for
+from zsner.transfer.trainer import read_sets
 
 log = logging.getLogger("zsner.transfer")
 #: [transfer] keys that do not change what is learnt (the English test file is only scored)

@@ -1,0 +1,40 @@
+"""Numeric precision of fine-tuning and tagging: fp32, or mixed precision by autocast (weights stay fp32).
+
+Its own module because training, retargeting, tagging (``zsner.bundles``) and the benchmark all resolve
+``[transfer] precision`` the same way, and tagging must not import the trainer to do it.
+"""
+from __future__ import annotations
+
+import torch
+
+from zsner.errors import ZsnerError
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 matrix products natively (AVX512-BF16/AMX CPUs, Ampere+ GPUs).
+
+    Where it does, bf16 autocast fine-tunes e5-small 2.4× faster and tags 2.8× faster than fp32 on this
+    project's 2-core EPYC; where it does not, bf16 is emulated and slower than fp32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
+def autocast_for(precision: str, device: torch.device):
+    """The autocast context of ``[transfer] precision`` (fp32: none); weights stay fp32 (mixed precision)."""
+    precision = resolve_precision(precision, device)
+    if precision == "fp32":
+        return None
+    if precision == "fp16" and device.type != "cuda":
+        raise ZsnerError("[transfer] precision = 'fp16' needs a CUDA device (use bf16 on a CPU)")
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
