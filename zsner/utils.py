@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,20 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_copy(source: str | Path, path: str | Path) -> None:
+    """Put a copy of ``source`` at ``path`` atomically: a hard link (no bytes written) where the file
+    system allows, else a copy. Safe for files that are only ever replaced, never edited in place, as
+    every file written by :func:`atomic_write` is."""
+    def place(tmp: Path) -> None:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+
+    atomic_write(path, place)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from zsner.transfer.model import TransferTagger
 from zsner.transfer.predict import encode_corpus, predict_encoded
 from zsner.transfer.precision import autocast_for
 from zsner.transfer.trainer import read_sets
+from zsner.utils import atomic_copy
 
 log = logging.getLogger("zsner.transfer")
 #: [transfer] keys that do not change what is learnt (the English test file is only scored)
@@ -68,13 +68,13 @@ def retarget(run: Path, recipe: TransferRecipe, out: Path, restart: bool = False
         if (out / "metrics.json").exists():
             log.info("run already finished; reporting its metrics")
             return json.loads((out / "metrics.json").read_text())
-        return _retarget(run, recipe, out, directory, history, source_metrics, device)
+        return _retarget(run, recipe, out, directory, trained, history, source_metrics, device)
     finally:
         directory.detach_log()
 
 
-def _retarget(run: Path, recipe: TransferRecipe, out: Path, directory: RunDirectory, history: list[dict],
-              source_metrics: dict, device: torch.device) -> dict[str, Any]:
+def _retarget(run: Path, recipe: TransferRecipe, out: Path, directory: RunDirectory, trained: dict[str, Any],
+              history: list[dict], source_metrics: dict, device: torch.device) -> dict[str, Any]:
     from zsner.encoders.loading import load_encoder, load_tokenizer
 
     cfg = recipe.transfer
@@ -86,7 +86,7 @@ def _retarget(run: Path, recipe: TransferRecipe, out: Path, directory: RunDirect
     autocast = autocast_for(cfg.precision, device)
     sets = read_sets(recipe, train=False)
     known = {}
-    if cfg.source_test and cfg.source_test == json.loads((run / "config.json").read_text())["transfer"]["source_test"]:
+    if cfg.source_test and cfg.source_test == trained["transfer"]["source_test"]:
         sets.pop("source_test", None)  # the same English test, the same src-dev model: its score is known
         known["source_test_f1"] = source_metrics.get("source_test_f1")
     dev = encode_corpus(tokenizer, sets["target_dev"], cfg.max_subwords, cfg.eval_batch_size, "target dev")
@@ -102,8 +102,8 @@ def _retarget(run: Path, recipe: TransferRecipe, out: Path, directory: RunDirect
         log.info("step %d: source dev F1 %.2f, target dev F1 %.2f", entry["step"], entry["src_dev_f1"], f1)
         if f1 > best.dev_f1:
             best = Selection("tgt-dev", out / "best.pt", entry["step"], f1)
-            shutil.copyfile(checkpoint, out / "best.pt")
-    shutil.copyfile(run / "best-src-dev.pt", out / "best-src-dev.pt")
+            atomic_copy(checkpoint, out / "best.pt")
+    atomic_copy(run / "best-src-dev.pt", out / "best-src-dev.pt")
     chosen = source_metrics["src-dev-selected"]
     selections = [best, Selection("src-dev", out / "best-src-dev.pt", chosen["step"], chosen["dev_f1"])]
     metrics = {**run_facts(recipe, model), **known, "steps": source_metrics["steps"], "retargeted_from": str(run),

@@ -48,7 +48,7 @@ from zsner.transfer.distributed import workers_from_environment
 from zsner.transfer.evaluation import Selection, run_facts, score_selections
 from zsner.transfer.precision import autocast_for, resolve_precision
 from zsner.transfer.predict import encode_corpus, predict_encoded
-from zsner.utils import seed_everything
+from zsner.utils import atomic_copy, seed_everything
 
 log = logging.getLogger("zsner.transfer")
 
@@ -94,8 +94,10 @@ class TransferTrainer:
         self.cfg = recipe.transfer
         self.directory = RunDirectory(run_dir, recipe.to_dict(), restart)
         self.run_dir = self.directory.path
-        self.workers = workers_from_environment(resolve_device(self.cfg.device), self.cfg.embeddings == "sparse")
-        self.device = self.workers.device(resolve_device(self.cfg.device))
+        device = resolve_device(self.cfg.device)
+        self.workers = workers_from_environment(device, self.cfg.embeddings == "sparse")
+        self.device = self.workers.device(device)
+        self.precision = resolve_precision(self.cfg.precision, self.device)
         torch.set_num_threads(self.cfg.threads or max(1, (os.cpu_count() or 1) // self.workers.world))
 
     def run(self) -> dict[str, Any]:
@@ -118,9 +120,6 @@ class TransferTrainer:
             self.workers.close()
 
     # -- data -------------------------------------------------------------------------------------
-    def _read(self) -> dict[str, list[Sentence]]:
-        return read_sets(self.recipe)
-
     def _train_windows(self, tokenizer, train: list[Sentence], tag_index: dict[str, int]) -> tuple[list[Window], list[list[int]]]:
         windows = encode_sentences(tokenizer, train, self.cfg.max_subwords, "train")
         scheme_tags = [tagging.from_iob2(s.tags, self.cfg.scheme) for s in train]
@@ -133,7 +132,7 @@ class TransferTrainer:
 
         cfg, seed = self.cfg, self.recipe.base.seed
         seed_everything(seed)
-        sets = self._read()
+        sets = read_sets(self.recipe)
         train = sets["train"]
         tags = tagging.tag_inventory(tagging.entity_types(s.tags for s in train), cfg.scheme)
         tag_index = {t: i for i, t in enumerate(tags)}
@@ -150,7 +149,7 @@ class TransferTrainer:
         state = TransferState()
         if not resume:
             shutil.rmtree(self.run_dir / "checkpoints", ignore_errors=True)  # a restarted run's old steps
-        if resume:
+        else:
             saved = torch.load(self.run_dir / "last.pt", map_location="cpu", weights_only=False)
             model.load_state_dict(saved["model"], strict=False)
             optimisers.load_state_dict(saved["optimisers"])
@@ -158,7 +157,7 @@ class TransferTrainer:
             torch.set_rng_state(saved["torch_rng"])
         model.to(self.device)
         trained_model = self.workers.wrap(model, self.device)  # its forward() is the loss
-        autocast = autocast_for(cfg.precision, self.device)
+        autocast = autocast_for(self.precision, self.device)
         dev_sets = {name: encode_corpus(tokenizer, sets[name], cfg.max_subwords, cfg.eval_batch_size, name)
                     for name in ("source_dev", "target_dev") if self.workers.main}  # only the first evaluates
         trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -168,7 +167,7 @@ class TransferTrainer:
                  self.recipe.pair, self.recipe.model_name, len(train), len(windows), len(sets["source_dev"]),
                  len(sets["target_dev"]), len(sets["target_test"]), cfg.encoder, count_parameters(model), trained,
                  cfg.embeddings, total_steps, cfg.epochs, per_epoch, eval_every, self.device,
-                 torch.get_num_threads(), resolve_precision(cfg.precision, self.device),
+                 torch.get_num_threads(), self.precision,
                  f"; resuming at step {state.step}" if resume else "")
 
         def evaluate() -> tuple[float, float]:
@@ -180,7 +179,16 @@ class TransferTrainer:
 
         def save_bundle(name: str) -> None:
             checkpoint.save(self.run_dir / name, bundle.payload(model, cfg.encoder, tags, cfg.scheme, cfg.max_subwords,
-                                                                cfg.dropout, resolve_precision(cfg.precision, self.device)))
+                                                                cfg.dropout, self.precision))
+
+        def keep_evaluated(names: list[str]) -> None:
+            """This evaluation's weights under each name, serialised once (the others are links to it)."""
+            if cfg.keep_checkpoints:  # what `zsner transfer retarget` selects from
+                names = [f"checkpoints/step-{state.step:07d}.pt", *names]
+            if names:
+                save_bundle(names[0])
+                for name in names[1:]:
+                    atomic_copy(self.run_dir / names[0], self.run_dir / name)
 
         def save_state() -> None:
             checkpoint.save(self.run_dir / "last.pt", {
@@ -222,20 +230,21 @@ class TransferTrainer:
                         bar.update(1)
                         if state.step % report_every == 0 and self.workers.main:  # progress in log files too
                             self._report(state, total_steps, running, started)
-                        if (state.step % eval_every == 0 or state.step == total_steps) and self.workers.main:
+                        evaluating = state.step % eval_every == 0 or state.step == total_steps
+                        if evaluating and self.workers.main:
                             src_f1, tgt_f1 = evaluate()
                             self._record(state, src_f1, tgt_f1, optimisers.lr, running, started)
+                            best = []
                             if src_f1 > state.best_src_dev:
                                 state.best_src_dev, state.best_src_step = src_f1, state.step
-                                save_bundle("best-src-dev.pt")
+                                best.append("best-src-dev.pt")
                             if tgt_f1 > state.best_tgt_dev:
                                 state.best_tgt_dev, state.best_tgt_step = tgt_f1, state.step
-                                save_bundle("best.pt")
-                            if cfg.keep_checkpoints:  # what `zsner transfer retarget` selects from
-                                save_bundle(f"checkpoints/step-{state.step:07d}.pt")
+                                best.append("best.pt")
+                            keep_evaluated(best)
                             state.seconds = time.perf_counter() - started
                             save_state()
-                        if state.step % eval_every == 0 or state.step == total_steps:
+                        if evaluating:
                             self.workers.barrier()  # the others wait while the first process evaluates
                 state.epoch += 1
                 state.batch = 0
@@ -250,7 +259,7 @@ class TransferTrainer:
         if not self.workers.main:
             return {}
         save_state()
-        metrics = {**run_facts(self.recipe, model), "precision": resolve_precision(cfg.precision, self.device),
+        metrics = {**run_facts(self.recipe, model), "precision": self.precision,
                    "steps": state.step, "train_seconds": round(state.seconds, 1),
                    "train_sentences_per_second": round(state.train_sentences / max(state.step_seconds, 1e-9), 2)}
         selections = [Selection("tgt-dev", self.run_dir / "best.pt", state.best_tgt_step, state.best_tgt_dev),
