@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zsner.errors import ZsnerError
-from zsner.training.recipe import PairRecipe, _typed, load_recipe, read_table, read_target
+from zsner.training.recipe import PairRecipe, _typed, read_pair
 
 MODELS = ("source-mono", "cross-word", "cross-shared", "cross-augmented")
 SELECTIONS = ("src-dev", "tgt-dev")
@@ -59,9 +59,7 @@ class CrossRecipe(PairRecipe):
 def load_cross_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> CrossRecipe:
     """Read a recipe with its ``[target]`` and ``[cross]`` tables; errors name the file and key."""
     path = Path(path)
-    base = load_recipe(path, overrides)
-    table = read_table(path, overrides)
-    target = read_target(table, base, path)
+    base, table, target = read_pair(path, overrides)
     cross = _typed(CrossConfig, table.get("cross", {}), path, "cross")
     if cross.model not in MODELS:
         raise ZsnerError(f"[cross] model = {cross.model!r} should be one of {', '.join(MODELS)}", path)

@@ -147,6 +147,14 @@ def read_table(path: str | Path, overrides: dict[str, Any] | None = None) -> dic
     return table
 
 
+def read_pair(path: str | Path, overrides: dict[str, Any] | None = None) -> tuple[Recipe, dict[str, Any], TargetConfig]:
+    """A pair's recipe as its supervised tables, the whole overridden TOML table (for the stage's own
+    table) and the checked ``[target]`` table: what every cross-lingual stage reads first."""
+    table = read_table(path, overrides)
+    base = recipe_from_table(table, Path(path))
+    return base, table, read_target(table, base, Path(path))
+
+
 def read_target(table: dict[str, Any], base: Recipe, path: Path) -> TargetConfig:
     """The ``[target]`` table, its language taken from ``[languages]`` when not given; checked to differ
     from the source language. Both cross-lingual stages read it here, so the two read it alike."""
@@ -163,8 +171,11 @@ def read_target(table: dict[str, Any], base: Recipe, path: Path) -> TargetConfig
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
     """Read a recipe file; ``overrides`` maps ``section.key`` to a value (e.g. from ``--set``)."""
-    path = Path(path)
-    table = read_table(path, overrides)
+    return recipe_from_table(read_table(path, overrides), Path(path))
+
+
+def recipe_from_table(table: dict[str, Any], path: Path) -> Recipe:
+    """The supervised tables of an (overridden) recipe table; the stages' own tables are left to them."""
     known = {"name", "seed", "data", "model", "training", "vectors"}
     # Tables owned by other stages (mapping, cross-lingual training) are read by those stages.
     foreign = {"languages", "mapping", "cross", "target", "transfer"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from zsner.data import tags as tagging
 from zsner.errors import ZsnerError
-from zsner.training.recipe import PairRecipe, _typed, load_recipe, read_table, read_target
+from zsner.training.recipe import PairRecipe, _typed, read_pair
 
 HEADS = ("linear", "crf")
 EMBEDDINGS = ("frozen", "sparse", "full")
@@ -72,9 +72,7 @@ class TransferRecipe(PairRecipe):
 def load_transfer_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> TransferRecipe:
     """Read a pair's recipe for model transfer; errors name the file and the key."""
     path = Path(path)
-    base = load_recipe(path, overrides)
-    table = read_table(path, overrides)
-    target = read_target(table, base, path)
+    base, table, target = read_pair(path, overrides)
     transfer = _typed(TransferConfig, table.get("transfer", {}), path, "transfer")
     checks = [
         (not base.data.train or not base.data.dev, "[data] train and dev (the labelled source language) must be set"),
