@@ -49,13 +49,19 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def load_tokenizer(path: str | Path):
-    """The folder's fast tokenizer (``word_ids()`` and ``return_offsets_mapping`` work on it)."""
+def _checked_folder(path: str | Path, files: tuple[str, ...], missing: str) -> Path:
+    """The folder, once its config names an encoder and one of ``files`` is in it (else ``missing``)."""
     folder = Path(path)
     read_config(folder)
-    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
-        # transformers would build an empty tokenizer from the specials alone: refuse instead
-        raise ZsnerError(f"no tokenizer files ({', '.join(TOKENIZER_FILES)})", folder)
+    if not any((folder / name).is_file() for name in files):
+        raise ZsnerError(missing, folder)
+    return folder
+
+
+def load_tokenizer(path: str | Path):
+    """The folder's fast tokenizer (``word_ids()`` and ``return_offsets_mapping`` work on it)."""
+    # transformers would build an empty tokenizer from the specials alone: refuse instead
+    folder = _checked_folder(path, TOKENIZER_FILES, f"no tokenizer files ({', '.join(TOKENIZER_FILES)})")
     from transformers import AutoTokenizer
 
     try:
@@ -73,10 +79,7 @@ def load_encoder(path: str | Path, dtype: Any = None):
     The pooler is built only when the checkpoint has one, so that neither case prints a load report.
     A folder whose weights leave encoder parameters uninitialised is an error, not a warning.
     """
-    folder = Path(path)
-    read_config(folder)
-    if not any((folder / name).is_file() for name in WEIGHT_FILES):
-        raise ZsnerError(f"no weights ({' or '.join(WEIGHT_FILES[::2])})", folder)
+    folder = _checked_folder(path, WEIGHT_FILES, f"no weights ({' or '.join(WEIGHT_FILES[::2])})")
     import torch
     from transformers import AutoConfig, AutoModel
     from transformers.models.auto.modeling_auto import MODEL_MAPPING
