@@ -52,5 +52,26 @@ train-en: $(INSTALLED) $(NER_DATA)  ## supervised English BiLSTM-CRF on CoNLL-20
 clean:  ## remove runs/ and the fetched gold corpora (keeps .venv, corpora, vectors and dictionaries)
 	rm -rf runs data/ner
 
+# Which word vectors the embedding baseline maps and trains with (issue 11): one switch, VECTORS, and the
+# runs of each kind in their own folders (map, train and seed runs get the suffix -KIND; fastText none):
+#   VECTORS=fasttext (default)   fastText trained here on data/corpus/LANG.txt -> data/vectors/LANG.vec
+#   VECTORS=e5-small             distilled from the encoder folder data/encoders/e5-small by `zsner embed
+#                                distill` -> data/vectors/e5-small/LANG.vec (any folder data/encoders/NAME works)
+#   VECTORS=wiki VECTOR_PATH=/data/fasttext/wiki.%.vec   files you have (% = the language): the public
+#                                fastText wiki.LANG.vec / cc.LANG.300.vec, or a .bin model
+VECTORS ?= fasttext
+VECTOR_PATH ?=
+# extra `zsner embed distill` options, e.g. DISTILL_SET="--method alone" or "--layers 4-8"
+DISTILL_SET ?=
+ifneq ($(VECTOR_PATH),)
+ifeq ($(VECTORS),fasttext)
+$(error VECTOR_PATH=$(VECTOR_PATH): name these vectors too, e.g. VECTORS=wiki, so that their runs get folders of their own)
+endif
+endif
+vectors_suffix := $(if $(filter fasttext,$(VECTORS)),,-$(VECTORS))
+vector_file = $(if $(VECTOR_PATH),$(subst %,$(1),$(VECTOR_PATH)),$(if $(vectors_suffix),data/vectors/$(VECTORS)/$(1).vec,data/vectors/$(1).vec))
+# the recipe's [vectors] paths replaced for another kind ($(1) = the pair's target language)
+vector_options = $(if $(vectors_suffix),--set vectors.en=$(call vector_file,en) --set vectors.$(1)=$(call vector_file,$(1)))
+
 .SECONDEXPANSION:  # lets the rules of mk/*.mk name per-pair prerequisites ($$(call recipe_gold,$$*))
 -include mk/*.mk

@@ -9,20 +9,28 @@ CROSS_SET ?=
 
 .PHONY: table  # not train-%: make skips pattern rules for phony targets
 
-train-%: runs/train-%/metrics.json  ## cross-lingual en->% (map, Cross-Shared, Cross-Augmented) into runs/train-%/
+# VECTORS=KIND (Makefile): the same runs on another kind of word vectors, in runs/train-%-KIND/ (and
+# runs/map-%-KIND, runs/table-KIND/); the recipe's vector paths, mapped folder and word_dim follow the kind
+# (word_dim from the vectors' header: distilled e5-small vectors are 384-d, fastText's 300-d).
+vs := $(vectors_suffix)
+vector_dim = $(word 2,$(shell head -n1 $(call vector_file,$(1)) 2>/dev/null))
+cross_vector_options = $(if $(vs),$(call vector_options,$(1)) --set cross.mapped_dir=runs/map-$(1)$(vs) $(if $(VECTOR_PATH),,--set model.word_dim=$(call vector_dim,$(1))))
+cross_train = $(ZSNER) cross train recipes/$(1).toml --seed $(2) $(call cross_vector_options,$(1))
+
+train-%: runs/train-%$(vs)/metrics.json  ## cross-lingual en->% (map, Cross-Shared, Cross-Augmented) into runs/train-%/
 	@:
 
-runs/train-%/metrics.json: runs/train-%/cross-augmented/metrics.json | $(INSTALLED)
-	$(ZSNER) cross summary runs/train-$*
+runs/train-%$(vs)/metrics.json: runs/train-%$(vs)/cross-augmented/metrics.json | $(INSTALLED)
+	$(ZSNER) cross summary $(@D)
 
 # Each run also depends on the gold files its recipe names: when one is replaced (`zsner data fetch` after a
 # new checksum), make runs the stage again and $(restart_if_stale) starts it over instead of reporting the
 # finished run's old result; an interrupted run (no metrics.json yet) resumes as usual.
-runs/train-%/cross-shared/metrics.json: runs/map-%/report.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-shared) $(restart_if_stale) --run-dir runs/train-$*/cross-shared
+runs/train-%$(vs)/cross-shared/metrics.json: runs/map-%$(vs)/report.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call cross_train,$*,$(SEED)) $(CROSS_SET) $(model_options.cross-shared) $(restart_if_stale) --run-dir $(@D)
 
-runs/train-%/cross-augmented/metrics.json: runs/train-%/cross-shared/metrics.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) --set cross.model=cross-augmented --set cross.source_model=runs/train-$*/cross-shared $(restart_if_stale) --run-dir runs/train-$*/cross-augmented
+runs/train-%$(vs)/cross-augmented/metrics.json: runs/train-%$(vs)/cross-shared/metrics.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call cross_train,$*,$(SEED)) $(CROSS_SET) --set cross.model=cross-augmented --set cross.source_model=$(<D) $(restart_if_stale) --run-dir $(@D)
 
 # The recipe switches of Table 4's rows, used by the rules below and by the seed runs.
 model_options.source-mono := --set cross.model=source-mono
@@ -31,12 +39,12 @@ model_options.cross-word-nochar := --set cross.model=cross-word --set model.use_
 model_options.cross-shared := --set cross.model=cross-shared
 
 # Other rows of Table 4, e.g. `make train-es-cross-word` (runs/train-es/cross-word).
-train-%-source-mono: | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.source-mono) --run-dir runs/train-$*/source-mono
-train-%-cross-word: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-word) --run-dir runs/train-$*/cross-word
-train-%-cross-word-nochar: runs/map-%/report.json | $(INSTALLED) $(NER_DATA)
-	$(ZSNER) cross train recipes/$*.toml --seed $(SEED) $(CROSS_SET) $(model_options.cross-word-nochar) --run-dir runs/train-$*/cross-word-nochar
+train-%-source-mono: $$(call vector_file,en) $$(call vector_file,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call cross_train,$*,$(SEED)) $(CROSS_SET) $(model_options.source-mono) --run-dir runs/train-$*$(vs)/source-mono
+train-%-cross-word: runs/map-%$(vs)/report.json | $(INSTALLED) $(NER_DATA)
+	$(call cross_train,$*,$(SEED)) $(CROSS_SET) $(model_options.cross-word) --run-dir runs/train-$*$(vs)/cross-word
+train-%-cross-word-nochar: runs/map-%$(vs)/report.json | $(INSTALLED) $(NER_DATA)
+	$(call cross_train,$*,$(SEED)) $(CROSS_SET) $(model_options.cross-word-nochar) --run-dir runs/train-$*$(vs)/cross-word-nochar
 
 # Table 4 needs five seeds of every model for every pair: 5 x 5 x 5 = 125 trainings, 4-8 CPU-hours on a
 # 2-core laptop at the paper's 30 epochs x 10 rounds. The seed runs therefore use a shorter schedule, kept
@@ -48,15 +56,15 @@ TABLE_SEEDS ?= 1 2 3 4 5
 TABLE_SCHEDULE ?= --set training.epochs=5 --set training.eval_every=100000 --set cross.rounds=3
 TABLE_MODELS := source-mono cross-word cross-word-nochar cross-shared cross-augmented
 # $(1) = pair, $(2) = seed: Cross-Augmented of seed s starts from Cross-Shared of seed s
-model_options.cross-augmented = --set cross.model=cross-augmented --set cross.source_model=runs/table/$(1)/cross-shared-s$(2)
-table_run = runs/table/$(1)/$(2)-s$(3)/metrics.json
+model_options.cross-augmented = --set cross.model=cross-augmented --set cross.source_model=runs/table$(vs)/$(1)/cross-shared-s$(2)
+table_run = runs/table$(vs)/$(1)/$(2)-s$(3)/metrics.json
 
 define table_seed_rules
-$(call table_run,$(1),source-mono,$(2)): data/vectors/en.vec data/vectors/$(1).vec | $(INSTALLED) $(NER_DATA)
-$(foreach m,cross-word cross-word-nochar cross-shared,$(call table_run,$(1),$(m),$(2))): runs/map-$(1)/report.json | $(INSTALLED) $(NER_DATA)
+$(call table_run,$(1),source-mono,$(2)): $(call vector_file,en) $(call vector_file,$(1)) | $(INSTALLED) $(NER_DATA)
+$(foreach m,cross-word cross-word-nochar cross-shared,$(call table_run,$(1),$(m),$(2))): runs/map-$(1)$(vs)/report.json | $(INSTALLED) $(NER_DATA)
 $(call table_run,$(1),cross-augmented,$(2)): $(call table_run,$(1),cross-shared,$(2))
 $(foreach m,$(TABLE_MODELS),$(call table_run,$(1),$(m),$(2))): $(call recipe_gold,$(1))
-	$(ZSNER) cross train recipes/$(1).toml --seed $(2) $(TABLE_SCHEDULE) $(CROSS_SET) $$(call model_options.$$(patsubst %-s$(2),%,$$(notdir $$(@D))),$(1),$(2)) $$(restart_if_stale) --run-dir $$(@D)
+	$$(call cross_train,$(1),$(2)) $(TABLE_SCHEDULE) $(CROSS_SET) $$(call model_options.$$(patsubst %-s$(2),%,$$(notdir $$(@D))),$(1),$(2)) $$(restart_if_stale) --run-dir $$(@D)
 endef
 $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_seed_rules,$(p),$(s)))))
 
@@ -66,7 +74,7 @@ $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_seed_r
 table_group = seeds-$(1)-s$(2)
 # what groups share (the venv, the gold data, the pair's map) is built here, once, before any group starts
 define table_group_rule
-$(call table_group,$(1),$(2)): runs/map-$(1)/report.json | $(INSTALLED) $(NER_DATA) data/vectors/$(1).vec
+$(call table_group,$(1),$(2)): runs/map-$(1)$(vs)/report.json | $(INSTALLED) $(NER_DATA) $(call vector_file,$(1))
 	@$$(MAKE) --no-print-directory -j1 $(foreach m,$(TABLE_MODELS),$(call table_run,$(1),$(m),$(2)))
 endef
 $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_group_rule,$(p),$(s)))))
@@ -77,8 +85,8 @@ $(foreach p,$(CROSS_LANGS),$(eval seeds-$(p): $(foreach s,$(TABLE_SEEDS),$(call 
 
 # the seed runs and each pair's `make train-X` run (the paper's full schedule); exploratory runs elsewhere
 # under runs/ stay out of the table
-TABLE_RUNS = $(wildcard runs/table $(addprefix runs/train-,$(CROSS_LANGS)))
+TABLE_RUNS = $(wildcard runs/table runs/table-* $(foreach l,$(CROSS_LANGS),runs/train-$(l) runs/train-$(l)-*))
 table: | $(INSTALLED)  ## Table 4 (Markdown + CSV) and Fig. 2 from runs/table and runs/train-X into runs/table4.*
 	$(ZSNER) table $(addprefix --runs ,$(TABLE_RUNS)) --out runs/table4
 
-.PRECIOUS: runs/train-%/metrics.json runs/train-%/cross-shared/metrics.json runs/train-%/cross-augmented/metrics.json
+.PRECIOUS: runs/train-%$(vs)/metrics.json runs/train-%$(vs)/cross-shared/metrics.json runs/train-%$(vs)/cross-augmented/metrics.json

@@ -32,14 +32,23 @@ ner_train.nl := data/ner/conll2002/ned.train
 ner_train.fi := data/ner/fi/fi.train.iob2
 ner_train.ar := data/ner/ar/ar.train.iob2
 
-vectors-%: data/vectors/%.vec  ## train 300-d fastText vectors for one language on its corpus
+vectors-%: $$(call vector_file,$$*)  ## word vectors of one language (VECTORS=fasttext: trained here; e5-small: distilled)
 	@:
 
 data/vectors/%.vec: data/corpus/%.txt | $(INSTALLED)
 	$(ZSNER) embed train $< data/vectors/$*
 
+ifeq ($(VECTOR_PATH),)
+ifneq ($(vectors_suffix),)
+# contextual vectors from a local encoder folder; E5_ENCODER (mk/encoders.mk) is built by `make encoder`
+data/vectors/$(VECTORS)/%.vec: data/corpus/%.txt data/encoders/$(VECTORS)/config.json | $(INSTALLED)
+	$(ZSNER) embed distill $* --encoder data/encoders/$(VECTORS) --out $@ $(DISTILL_SET)
+.PRECIOUS: data/vectors/$(VECTORS)/%.vec
+endif
+endif
+
 corpora: $(addprefix data/corpus/,$(addsuffix .txt,$(EMB_LANGS)))  ## all six corpora
-vectors: $(addprefix data/vectors/,$(addsuffix .vec,$(EMB_LANGS)))  ## all six vector files
+vectors: $(foreach l,$(EMB_LANGS),$(call vector_file,$(l)))  ## all six vector files (of the kind VECTORS names)
 
 DICT_FILES := $(addprefix data/dictionaries/,$(addsuffix .txt,$(DICT_PAIRS)))
 dictionaries: $(DICT_FILES)  ## MUSE-format bilingual dictionaries from FreeDict (en-es en-nl en-de ar-en fi-en + reverses)

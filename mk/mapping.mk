@@ -5,10 +5,11 @@
 MAP_INTO_EN := ar fi
 map_dictionary = data/dictionaries/$(if $(filter $(1),$(MAP_INTO_EN)),$(1)-en,en-$(1)).txt
 
-map-%: runs/map-%/report.json  ## cross-lingual word map for recipe % (e.g. map-es) into runs/map-%
+# VECTORS=KIND (Makefile) maps that kind of vectors into runs/map-%-KIND.
+map-%: runs/map-%$(vectors_suffix)/report.json  ## cross-lingual word map for recipe % (e.g. map-es) into runs/map-%
 	@:
 
-runs/map-%/report.json: recipes/%.toml data/vectors/en.vec data/vectors/%.vec $$(call map_dictionary,$$*) | $(INSTALLED)
-	$(ZSNER) map recipes/$*.toml --out runs/map-$*
+runs/map-%$(vectors_suffix)/report.json: recipes/%.toml $$(call vector_file,en) $$(call vector_file,$$*) $$(call map_dictionary,$$*) | $(INSTALLED)
+	$(ZSNER) map recipes/$*.toml $(call vector_options,$*) --out $(@D)
 
-.PRECIOUS: runs/map-%/report.json
+.PRECIOUS: runs/map-%$(vectors_suffix)/report.json

@@ -81,7 +81,8 @@ def _built_tree(tmp_path: Path) -> Path:
 
 def _would_run(tree: Path, *targets: str) -> list[str]:
     result = subprocess.run(["make", "--dry-run", *targets], cwd=tree, capture_output=True, text=True, check=True)
-    return [line for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ")]
+    # a command is a list of words: an option make leaves empty (no VECTORS, no --restart) leaves a blank
+    return [" ".join(line.split()) for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ")]
 
 
 def test_a_replaced_gold_file_rebuilds_exactly_what_read_it(tmp_path):
@@ -121,3 +122,34 @@ def test_transfer_targets_train_or_retarget():
     assert "transfer.head=crf" in crf and crf.endswith("--run-dir runs/transfer-de/crf")
     [retarget] = commands("transfer-fi", "TRANSFER_FROM=runs/transfer-es")
     assert " transfer retarget runs/transfer-es/linear recipes/fi.toml " in retarget
+
+
+def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_path):
+    def commands(*args: str) -> list[str]:
+        result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
+                                text=True, check=True)
+        return [" ".join(w for w in line.split() if w != "--restart")
+                for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ")]
+
+    e5 = commands("train-es", "VECTORS=e5-small")
+    assert ".venv/bin/zsner embed distill es --encoder data/encoders/e5-small --out data/vectors/e5-small/es.vec" in e5
+    vectors = "--set vectors.en=data/vectors/e5-small/en.vec --set vectors.es=data/vectors/e5-small/es.vec"
+    assert f".venv/bin/zsner map recipes/es.toml {vectors} --out runs/map-es-e5-small" in e5
+    [shared] = [c for c in e5 if "cross.model=cross-shared" in c]
+    assert f"{vectors} --set cross.mapped_dir=runs/map-es-e5-small --set model.word_dim=" in shared
+    assert shared.endswith("--run-dir runs/train-es-e5-small/cross-shared")
+    [augmented] = [c for c in e5 if "cross.model=cross-augmented" in c]
+    assert "--set cross.source_model=runs/train-es-e5-small/cross-shared" in augmented
+    assert e5[-1] == ".venv/bin/zsner cross summary runs/train-es-e5-small"
+    seeds = commands("seeds-nl-s2", "VECTORS=e5-small")
+    assert any(c.endswith("--run-dir runs/table-e5-small/nl/cross-augmented-s2") and
+               "cross.source_model=runs/table-e5-small/nl/cross-shared-s2" in c for c in seeds)
+
+    for lang in ("en", "de"):  # public files one has (their content is not read by a dry run)
+        (tmp_path / f"wiki.{lang}.vec").write_text("1 1\nx 0\n")
+    wiki = commands("map-de", "VECTORS=wiki", f"VECTOR_PATH={tmp_path}/wiki.%.vec")
+    assert wiki[-1:] == [f".venv/bin/zsner map recipes/de.toml --set vectors.en={tmp_path}/wiki.en.vec "
+                    f"--set vectors.de={tmp_path}/wiki.de.vec --out runs/map-de-wiki"]
+    unnamed = subprocess.run(["make", "--dry-run", "map-de", f"VECTOR_PATH={tmp_path}/wiki.%.vec"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert unnamed.returncode != 0 and "name these vectors too, e.g. VECTORS=wiki" in unnamed.stderr

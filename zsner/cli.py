@@ -173,7 +173,8 @@ def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, schem
 @cli.command()
 @click.argument("pair")
 @click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True,
-              help="Folder searched for run metrics (default: runs/train-PAIR, runs/transfer-PAIR, runs/table/PAIR).")
+              help="Folder searched for run metrics (default: runs/train-PAIR, runs/transfer-PAIR, runs/table/PAIR, "
+                   "and the same of every vector kind: runs/train-PAIR-KIND, runs/table-KIND/PAIR).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output prefix (default: runs/compare-PAIR).")
 def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
     """Every model of PAIR (es, nl, de, ar, fi) side by side: the embedding baseline's rows and model
@@ -182,7 +183,8 @@ def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
     from zsner.compare import compare_rows, write_comparison
 
     runs = runs_dirs or tuple(p for p in (Path(f"runs/train-{pair}"), Path(f"runs/transfer-{pair}"),
-                                          Path(f"runs/table/{pair}")) if p.is_dir())
+                                          Path(f"runs/table/{pair}"), *sorted(Path("runs").glob(f"train-{pair}-*")),
+                                          *sorted(Path("runs").glob(f"table-*/{pair}"))) if p.is_dir())
     rows = compare_rows(f"en-{pair}", runs)
     if not rows:
         raise ZsnerError(f"no finished run of en-{pair} found (run `make train-{pair}` or `make transfer-{pair}`)",

@@ -41,15 +41,16 @@ def _minutes(seconds: float) -> str:
 
 def write_comparison(rows: list[dict[str, Any]], out: Path) -> str:
     """Write ``out.md`` and ``out.csv``; return the Markdown."""
-    lines = ["| model | runs | F1• (tgt dev) mean ± std | F1° (src dev) mean ± std | parameters | train minutes "
-             "| published F1 |", "|---|---|---|---|---|---|---|"]
+    lines = ["| model | vectors | runs | F1• (tgt dev) mean ± std | F1° (src dev) mean ± std | parameters "
+             "| train minutes | published F1 |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         spread = {k: f" ± {r[k]:.2f}" if r["runs"] > 1 else "" for k in ("tgt_std", "src_std")}
-        lines.append(f"| {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f}{spread['tgt_std']} | "
+        lines.append(f"| {r['variant']} | {r['vectors'] or '–'} | {r['runs']} | {r['tgt_mean']:.2f}{spread['tgt_std']} | "
                      f"{r['src_mean']:.2f}{spread['src_std']} | {r['parameters']:,} | {_minutes(r['train_seconds'])} | "
                      f"{r['paper_f1']} |")
     lines += ["", "Parameters: the BiLSTM-CRF rows count no word embeddings (as the paper's Table 4); the transfer rows "
               "count the whole encoder. Train minutes: the stage alone (Cross-Augmented starts from a finished "
-              "Cross-Shared run). Published: Bari et al. Table 4 (F1• / F1°, public fastText vectors), Li et al. "
+              "Cross-Shared run). Vectors: the embedding baseline's word vectors (fasttext: trained here on the offline "
+              "corpora; e5-small: distilled from the encoder, `make train-X VECTORS=e5-small`). Published: Bari et al. Table 4 (F1• / F1°, public fastText vectors), Li et al. "
               "Table 1 zero-transfer (mBERT, XLM-R-large)."]
     return write_rows(rows, lines, out)

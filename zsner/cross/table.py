@@ -30,16 +30,33 @@ BUCKET = 10  # words per length bucket in Figure 2
 #: settings that may differ between runs pooled as "seeds" of one row: not what was learnt, or (the
 #: augmented run's source_model) a path that differs per seed by construction (its kind is in the row name)
 NOT_SETTINGS = {"seed", "path", "name", "threads", "device", "eval_batch_size", "source_model"}
+#: settings that follow from the kind of word vectors, which has a column of its own (``vector_kind``)
+VECTOR_SETTINGS = ("vectors.", "cross.mapped_dir", "model.word_dim")
 
 
-def _settings(run_dir: Path) -> dict[str, str]:
-    """The run's recorded config (config.json), flattened to ``section.key`` → value, seed left out."""
+def _config(run_dir: Path) -> dict[str, Any]:
     try:
         config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
+    return config if isinstance(config, dict) else {}
+
+
+def vector_kind(run_dir: Path) -> str:
+    """Which word vectors a run used, named by the folder of its ``[vectors]`` files: ``fasttext`` for the
+    vectors trained here (data/vectors/LANG.vec), ``e5-small`` for data/vectors/e5-small/ (distilled),
+    the folder's name for files of one's own; "" for runs without word vectors (model transfer)."""
+    vectors = _config(run_dir).get("vectors")
+    if not isinstance(vectors, dict) or not vectors:
+        return ""
+    folders = sorted({Path(str(path)).parent for path in vectors.values()})
+    return " + ".join("fasttext" if folder.as_posix() == "data/vectors" else folder.name for folder in folders)
+
+
+def _settings(run_dir: Path) -> dict[str, str]:
+    """The run's recorded config (config.json), flattened to ``section.key`` → value, seed left out."""
     flat: dict[str, str] = {}
-    for key, value in config.items():
+    for key, value in _config(run_dir).items():
         if key in NOT_SETTINGS:
             continue
         if isinstance(value, dict):
@@ -59,7 +76,8 @@ def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, A
     if len(by_settings) == 1:
         return {"": runs}
     keys = sorted({k for s in settings.values() for k in s})
-    differing = [k for k in keys if len({s.get(k) for s in settings.values()}) > 1]
+    differing = [k for k in keys if len({s.get(k) for s in settings.values()}) > 1
+                 and not k.startswith(VECTOR_SETTINGS)]
     out = {}
     for group in by_settings.values():
         mine = settings[id(group[0])]
@@ -81,7 +99,7 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
     figure printed beside a row (default: Bari et al.'s Table 4).
     """
     reference = reference or paper_f1
-    found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    found: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for path in _find(runs_dirs, "metrics.json"):
         try:
             metrics = json.loads(path.read_text())
@@ -94,14 +112,14 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
         source = metrics.get("source_variant")
         if source and source != "cross-shared":  # the paper augments Cross-Shared; others are other rows
             variant += f" (from {source})"
-        found[(metrics["pair"], variant)].append(metrics)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for (pair, variant), runs in found.items():
+        found[(metrics["pair"], variant, vector_kind(path.parent))].append(metrics)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for (pair, variant, kind), runs in found.items():
         for label, group in _split_by_settings(runs).items():
-            groups[(pair, f"{variant} [{label}]" if label else variant)] = group
+            groups[(pair, f"{variant} [{label}]" if label else variant, kind)] = group
     rows = []
-    for (pair, variant), runs in groups.items():
-        row: dict[str, Any] = {"pair": pair, "variant": variant, "runs": len(runs),
+    for (pair, variant, kind), runs in groups.items():
+        row: dict[str, Any] = {"pair": pair, "variant": variant, "vectors": kind, "runs": len(runs),
                                "seeds": " ".join(str(r["seed"]) for r in runs),
                                "parameters": runs[0].get("parameters"),
                                # the word map the runs used: the paper's F1 rests on P@1 ~ 80
@@ -115,7 +133,7 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
             row[f"{label}_max"] = max(values)
         rows.append(row)
     rank = {name: i for i, name in enumerate(ORDER)}
-    rows.sort(key=lambda r: (r["pair"], rank.get(r["variant"].split(" ")[0], len(ORDER)), r["variant"]))
+    rows.sort(key=lambda r: (r["pair"], rank.get(r["variant"].split(" ")[0], len(ORDER)), r["variant"], r["vectors"]))
     return rows
 
 
@@ -140,12 +158,13 @@ def _map_precision(runs: list[dict[str, Any]]) -> str:
 
 def write_table(rows: list[dict[str, Any]], out: Path) -> str:
     """Write ``out.md`` and ``out.csv``; return the Markdown."""
-    lines = ["| pair | model | runs | F1• (tgt dev) mean ± std | max | F1° (src dev) mean ± std | max | parameters "
-             "| map P@1 (CSLS) | paper F1• / F1° |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| pair | model | vectors | runs | F1• (tgt dev) mean ± std | max | F1° (src dev) mean ± std | max "
+             "| parameters | map P@1 (CSLS) | paper F1• / F1° |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         spread = {k: f"{r[k]:.2f}" if r["runs"] > 1 else "–" for k in ("tgt_std", "src_std")}  # one run: no spread
-        lines.append(f"| {r['pair']} | {r['variant']} | {r['runs']} | {r['tgt_mean']:.2f} ± {spread['tgt_std']} | "
+        lines.append(f"| {r['pair']} | {r['variant']} | {r['vectors'] or '–'} | {r['runs']} | "
+                     f"{r['tgt_mean']:.2f} ± {spread['tgt_std']} | "
                      f"{r['tgt_max']:.2f} | {r['src_mean']:.2f} ± {spread['src_std']} | {r['src_max']:.2f} | "
                      f"{r['parameters']} | {r['map_p_at_1']} | {r['paper_f1']} |")
     return write_rows(rows, lines, out)

@@ -49,6 +49,57 @@ def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count:
     Path(f"{out_prefix}.train.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
 
 
+@embed.command("distill")
+@click.argument("lang")
+@click.option("--encoder", "encoder_dir", default=Path("data/encoders/e5-small"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="a local Hugging Face encoder folder (`make encoder` builds the default)")
+@click.option("--corpus", "corpus_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="one tokenised sentence a line [default: data/corpus/LANG.txt]")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the .vec file [default: data/vectors/ENCODER-FOLDER-NAME/LANG.vec]")
+@click.option("--method", type=click.Choice(["alone", "context"]), default="context", show_default=True,
+              help="alone: each word encoded by itself (fast); context: the mean of its states over up to "
+                   "--occurrences sentences of the corpus (one pass)")
+@click.option("--layers", default="6", show_default=True,
+              help="hidden states averaged: 6, 4-8 or 4,8,12 (0 = the embedding layer)")
+@click.option("--max-words", default=200_000, show_default=True, help="the most frequent corpus words")
+@click.option("--min-count", default=1, show_default=True, help="drop words rarer than this in the corpus")
+@click.option("--occurrences", default=20, show_default=True, help="context: occurrences averaged per word")
+@click.option("--max-subwords", default=128, show_default=True, help="context: sub-tokens encoded per sentence")
+@click.option("--sentences", default=20_000, show_default=True,
+              help="context: sentences encoded, spread evenly over the corpus (0 = all: ~25 min per million "
+                   "tokens on 2 CPU cores); words they miss are encoded alone")
+@click.option("--batch-tokens", default=8192, show_default=True, help="sub-tokens per forward pass")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
+              help="auto: bf16 where the device computes it natively, else fp32")
+@click.option("--threads", default=None, type=int, help="torch CPU threads [default: all cores]")
+def embed_distill(lang: str, encoder_dir: Path, corpus_file: Path | None, out: Path | None, method: str,
+                  layers: str, max_words: int, min_count: int, occurrences: int, max_subwords: int,
+                  sentences: int, batch_tokens: int, device: str, precision: str, threads: int | None) -> None:
+    """Static word vectors for LANG distilled from a multilingual encoder: one vector per corpus word
+    (most frequent first), written as a .vec file that `zsner map` and `zsner cross train` read like
+    fastText's. A summary (time, memory, settings) goes to OUT.distill.json; a context pass saves its
+    progress in OUT.partial.npz (on ^C too) and the same command resumes it."""
+    import torch
+
+    from zsner.embeddings.distill import DistillSettings, Interrupted, distill, parse_layers
+
+    if threads:
+        torch.set_num_threads(threads)
+    settings = DistillSettings(method=method, layers=parse_layers(layers), max_words=max_words, min_count=min_count,
+                               occurrences=occurrences, max_subwords=max_subwords, batch_tokens=batch_tokens,
+                               sentences=sentences)
+    corpus_file = corpus_file or Path("data/corpus") / f"{lang}.txt"
+    out = out or Path("data/vectors") / encoder_dir.name / f"{lang}.vec"
+    try:
+        distill(corpus_file, encoder_dir, out, settings, device, precision, echo=_echo)
+    except Interrupted as err:
+        _echo(f"{err}; run the same command again to continue")
+        raise click.exceptions.Exit(130) from None
+
+
 @embed.command("convert")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))

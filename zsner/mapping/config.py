@@ -33,7 +33,9 @@ class MappingConfig:
     normalize: str = ""            # zsner.embeddings.normalize spec, e.g. "unit,center,unit" (MUSE: "")
     lowercase_dictionary: bool = False  # MUSE lowercases dictionary entries
     # --- initialisation: adversarial (Eq. 3-4) or a seed dictionary + Procrustes ----------
-    seed_dictionary: str = ""      # "" = adversarial; "identical" = identical strings; or a file
+    # "" = adversarial; "identical" = Procrustes on identical strings; "identity" = W = I (vectors that
+    # already share a space, e.g. distilled from one multilingual encoder); or a dictionary file
+    seed_dictionary: str = ""
     # --- models ----------------------------------------------------------------------------
     map_beta: float = 0.001        # orthogonalisation W <- (1+b)W - b W W^T W
     # Every N map steps also replace W by its nearest orthogonal matrix (0 = MUSE: the beta step
@@ -172,15 +174,22 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
 
 def load_mapping_config(path: str | Path, overrides: dict[str, Any] | None = None
                         ) -> tuple[MappingConfig, dict[str, Any]]:
-    """The validated ``[mapping]`` table of a recipe, with ``{"mapping.key": value}`` overrides
-    (``zsner map --set``) applied, and the whole recipe."""
+    """The validated ``[mapping]`` table of a recipe, with ``{"mapping.key": value}`` and
+    ``{"vectors.LANG": path}`` overrides (``zsner map --set``) applied, and the whole recipe.
+
+    ``vectors.LANG`` is what lets ``make map-X VECTORS=...`` map other vector files (distilled ones, public
+    fastText files) with the same recipe."""
     recipe = read_recipe(path)
     table = recipe.get("mapping")
     if not isinstance(table, dict):
         raise ZsnerError("recipe has no [mapping] table", path)
     for key, value in (overrides or {}).items():
         section, _, name = key.partition(".")
-        if section != "mapping" or not name:
-            raise ZsnerError(f"--set {key}: zsner map only reads [mapping] keys (mapping.NAME=VALUE)", path)
-        table[name] = value
+        if section not in ("mapping", "vectors") or not name:
+            raise ZsnerError(f"--set {key}: zsner map reads [mapping] and [vectors] keys "
+                             "(mapping.NAME=VALUE, vectors.LANG=PATH)", path)
+        if section == "vectors":
+            recipe.setdefault("vectors", {})[name] = value
+        else:
+            table[name] = value
     return MappingConfig.from_dict(table, recipe=path), recipe

@@ -121,7 +121,17 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
         # ------------------------------------------------------------ 1. initial map
         if pos["phase"] == "init":
             t0 = time.perf_counter()
-            if cfg.seed_dictionary:
+            if cfg.seed_dictionary == "identity":
+                # vectors that already share one space (distilled from one multilingual encoder): W = I is the
+                # starting point, and its P@1 ("before_refinement") says what the shared space gives unmapped
+                trainer.set_weight(np.eye(src.shape[1], dtype=np.float32))
+                crit = trainer.criterion()
+                trainer.save_best(crit, best_path)
+                report["seed_dictionary"] = {"source": "identity map", "pairs": 0, "criterion": crit}
+                log(f"identity map: criterion {crit:.5f}")
+                add_time("seed_procrustes", t0)
+                pos["phase"] = "evaluate_init"
+            elif cfg.seed_dictionary:
                 if cfg.seed_dictionary == "identical":
                     pairs = identical_pairs(src_words, tgt_words)
                     what = "identical strings"
