@@ -14,7 +14,19 @@ NER_DATA := data/ner/.fetched
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
-setup: $(INSTALLED)  ## create .venv and install zsner with its test extras
+setup: $(INSTALLED) $(if $(GPU),$(VENV)/.installed-gpu)  ## create .venv and install zsner with its test extras (GPU=1: CUDA builds too)
+
+# GPU=1 (`make setup GPU=1`), for a machine with an NVIDIA GPU: torch 2.13.0 built for CUDA (PyTorch's
+# $(CUDA) index) and faiss-gpu-cu12 (PyPI) replace the CPU builds in the venv; the code uses them when it sees
+# a GPU (zsner map, distill and transfer pick cuda by default) and falls back to the CPU when it does not.
+# Run it again after anything reinstalls the CPU builds (a changed setup.cfg): rm .venv/.installed-gpu.
+GPU ?=
+CUDA ?= cu128
+$(VENV)/.installed-gpu: | $(INSTALLED)
+	$(PY) -m pip uninstall -q -y faiss-cpu
+	$(PY) -m pip install -q faiss-gpu-cu12 'torch==2.13.0+$(CUDA)' --extra-index-url https://download.pytorch.org/whl/$(CUDA)
+	$(PY) -c "import torch, faiss; print('torch', torch.__version__, '| CUDA device:', torch.cuda.is_available(), '| faiss GPUs:', faiss.get_num_gpus())"
+	touch $@
 
 $(INSTALLED): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

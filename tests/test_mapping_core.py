@@ -237,3 +237,27 @@ def test_config_from_recipe_and_errors(tmp_path):
         load_mapping_config(tmp_path / "none.toml")
     muse = MappingConfig.muse_like()
     assert (muse.batch_size, muse.epoch_size, muse.dis_epoch_steps) == (32, 1_000_000, 31250)
+
+
+def test_identity_start_scores_a_shared_space_as_it_is_and_refines_from_there():
+    """seed_dictionary = "identity": W = I is the starting map (vectors distilled into one space)."""
+    from zsner.mapping.pipeline import run_mapping
+
+    rng = np.random.default_rng(3)
+    src = rng.standard_normal((400, 16)).astype(np.float32)
+    tgt = src + 0.25 * rng.standard_normal(src.shape).astype(np.float32)  # the same space, noisy
+    words = [f"w{i}" for i in range(400)]
+    pairs = np.stack([np.arange(100, 300), np.arange(100, 300)], 1)
+    cfg = MappingConfig(seed_dictionary="identity", n_refinement=2, dico_max_rank=400, criterion_words=400).validate()
+    trainer, report = run_mapping(cfg, words, src, [w.upper() for w in words], tgt, eval_pairs=pairs,
+                                  log=lambda m: None)
+    assert report["seed_dictionary"] == {"source": "identity map", "pairs": 0,
+                                         "criterion": report["seed_dictionary"]["criterion"]}
+    unmapped = word_translation(torch.from_numpy(unit(src)), torch.from_numpy(unit(tgt)), pairs,
+                                Radii(torch.from_numpy(unit(src)), torch.from_numpy(unit(tgt))), ("nn",), (1,))
+    assert report["eval"]["before_refinement"]["nn/P@1"] == unmapped["nn/P@1"] > 90
+    assert report["eval"]["after_refinement"]["nn/P@1"] >= unmapped["nn/P@1"]
+    rotated = tgt @ random_orthogonal(16, 4).T  # a rotated target: W = I no longer works at all
+    _, report = run_mapping(cfg.__class__(**{**cfg.to_dict(), "n_refinement": 0}), words, src, words, rotated,
+                            eval_pairs=pairs, log=lambda m: None)
+    assert report["eval"]["before_refinement"]["nn/P@1"] < 20
