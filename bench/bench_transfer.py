@@ -35,7 +35,7 @@ from zsner.transfer.features import collate, encode_sentences
 from zsner.transfer.model import TransferTagger
 from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings
 from zsner.transfer.predict import encode_corpus, predict_encoded
-from zsner.transfer.precision import autocast_for, resolve_precision
+from zsner.encoders.precision import autocast_for, resolve_precision
 
 
 def plain_batches(tokenizer, sentences, tag_ids, max_length):

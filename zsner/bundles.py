@@ -41,7 +41,7 @@ class _TransferTagger:
 
     def tag(self, sentences: Sequence[Sentence], batch_size: int = 128) -> list[list[str]]:
         from zsner.transfer.predict import encode_corpus, predict_encoded
-        from zsner.transfer.precision import autocast_for
+        from zsner.encoders.precision import autocast_for
 
         payload = self.payload
         corpus = encode_corpus(self.tokenizer, sentences, payload["max_subwords"], min(batch_size, 64))

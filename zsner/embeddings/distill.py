@@ -122,7 +122,7 @@ class LayerPooler:
         import torch
 
         from zsner.encoders.loading import load_encoder, load_tokenizer
-        from zsner.transfer.precision import autocast_for, resolve_precision
+        from zsner.encoders.precision import autocast_for, resolve_precision
 
         self.torch = torch
         self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()

@@ -83,6 +83,9 @@ def load_encoder(path: str | Path, dtype: Any = None):
     import torch
     from transformers import AutoConfig, AutoModel
     from transformers.models.auto.modeling_auto import MODEL_MAPPING
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar per load: noise in make logs, and a local load takes a second
 
     try:
         config = AutoConfig.from_pretrained(str(folder), local_files_only=True)

@@ -25,7 +25,7 @@ from zsner.transfer.config import TransferRecipe
 from zsner.transfer.evaluation import Selection, run_facts, score_selections
 from zsner.transfer.model import TransferTagger
 from zsner.transfer.predict import encode_corpus, predict_encoded
-from zsner.transfer.precision import autocast_for
+from zsner.encoders.precision import autocast_for
 from zsner.transfer.trainer import read_sets
 from zsner.utils import atomic_copy
 

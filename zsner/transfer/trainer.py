@@ -46,7 +46,7 @@ from zsner.transfer.model import TransferTagger
 from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings
 from zsner.transfer.distributed import workers_from_environment
 from zsner.transfer.evaluation import Selection, run_facts, score_selections
-from zsner.transfer.precision import autocast_for, resolve_precision
+from zsner.encoders.precision import autocast_for, resolve_precision
 from zsner.transfer.predict import encode_corpus, predict_encoded
 from zsner.utils import atomic_copy, seed_everything
 

@@ -1,7 +1,8 @@
-"""Numeric precision of fine-tuning and tagging: fp32, or mixed precision by autocast (weights stay fp32).
+"""Numeric precision of running an encoder: fp32, or mixed precision by autocast (weights stay fp32).
 
-Its own module because training, retargeting, tagging (``zsner.bundles``) and the benchmark all resolve
-``[transfer] precision`` the same way, and tagging must not import the trainer to do it.
+On the encoders floor because everything that runs an encoder resolves a precision setting the same way:
+fine-tuning, retargeting and tagging (``[transfer] precision``), distilling word vectors
+(``zsner embed distill --precision``) and the benchmarks; tagging must not import the trainer to do it.
 """
 from __future__ import annotations
 
@@ -36,5 +37,5 @@ def autocast_for(precision: str, device: torch.device):
     if precision == "fp32":
         return None
     if precision == "fp16" and device.type != "cuda":
-        raise ZsnerError("[transfer] precision = 'fp16' needs a CUDA device (use bf16 on a CPU)")
+        raise ZsnerError("precision fp16 needs a CUDA device (use bf16 on a CPU)")
     return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
