@@ -199,3 +199,17 @@ def test_interrupted_runs_resume(shared_run, monkeypatch, tmp_path):
     metrics = augment.AugmentedTrainer(recipe, run).run_training()
     assert metrics["rounds"] == 2 and len(metrics["thresholds"]) == 2
     assert [h["round"] for h in _history(run)] == [0, 1, 2]  # round 2 was redone after the ^C
+
+
+@pytest.mark.parametrize("vectors, kind", [
+    ({"en": "data/vectors/en.vec", "es": "data/vectors/es.vec"}, "fasttext"),
+    ({"en": "data/vectors/e5-small/en.vec", "es": "data/vectors/e5-small/es.vec"}, "e5-small"),
+    ({"en": "/data/fasttext/cc.en.300.vec", "es": "/data/fasttext/cc.es.300.vec"}, "fasttext"),
+    ({"en": "data/vectors/en.vec", "es": "data/vectors/e5-small/es.vec"}, "fasttext + e5-small"),
+    ({}, ""),
+])
+def test_table_rows_name_the_vectors_a_run_used(tmp_path, vectors, kind):
+    from zsner.cross.table import vector_kind
+
+    (tmp_path / "config.json").write_text(json.dumps({"vectors": vectors, "seed": 1}))
+    assert vector_kind(tmp_path) == kind
