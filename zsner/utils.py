@@ -84,3 +84,38 @@ def versions() -> dict[str, str]:
     except ImportError:  # pragma: no cover - faiss is a hard dependency, but versions() must not fail
         pass
     return record
+
+
+class GracefulStop:
+    """^C handling for long loops that checkpoint: the first ^C only sets ``requested`` (the loop saves a
+    consistent state at its next safe point and stops, so a resumed run equals an uninterrupted one); a
+    second ^C raises KeyboardInterrupt at once. ``install()`` / ``restore()`` bracket the loop; outside the
+    main thread (where Python cannot take signals) both do nothing and ``requested`` stays False."""
+
+    def __init__(self, announce: Callable[[str], None], message: str):
+        self.announce, self.message = announce, message
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.announce(self.message)
+
+    def install(self) -> "GracefulStop":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        return self
+
+    def restore(self) -> None:
+        import signal
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False

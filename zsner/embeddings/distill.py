@@ -27,9 +27,7 @@ import itertools
 import json
 import os
 import resource
-import signal
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,6 +38,7 @@ import numpy as np
 
 from zsner.embeddings.vectors import Embeddings, _readable, write_vec
 from zsner.errors import ZsnerError
+from zsner.utils import GracefulStop
 
 METHODS = ("alone", "context")
 #: corpus sentences gathered (then sorted by length into batches) between two checks for ^C / checkpoints
@@ -241,17 +240,9 @@ def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corp
     k = settings.occurrences
     counts = state.counts.tolist()  # a list in the loop: numpy scalar access per token is slow
     needed = sum(c < k for c in counts)
-    stop = {"flag": False}
-
-    def on_sigint(signum, frame):
-        if stop["flag"]:
-            raise KeyboardInterrupt
-        stop["flag"] = True
-        echo("^C: saving the partial pass after this batch (^C again to stop now)")
-
+    stop = GracefulStop(echo, "^C: saving the partial pass after this batch (^C again to stop now)")
     stride = max(1, corpus_lines // settings.sentences) if settings.sentences else 1
-    main = threading.current_thread() is threading.main_thread()
-    old = signal.signal(signal.SIGINT, on_sigint) if main else None
+    stop.install()
     t0 = last_ckpt = last_echo = time.perf_counter()
     start_line = state.next_line
     try:
@@ -286,10 +277,10 @@ def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corp
                     needed += counts[i] == k - 1
                 state.counts = np.asarray(counts, dtype=np.int64)
                 now = time.perf_counter()
-                if stop["flag"] or now - last_ckpt > checkpoint_every_s:
+                if stop.requested or now - last_ckpt > checkpoint_every_s:
                     _checkpoint(state, partial, key)
                     last_ckpt = now
-                    if stop["flag"]:
+                    if stop.requested:
                         raise Interrupted(f"interrupted; the partial pass is saved in {partial}")
                 if now - last_echo > 30:
                     last_echo = now
@@ -297,8 +288,7 @@ def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corp
                     echo(f"distill context: line {state.next_line}, {done / (now - t0):.0f} lines/s, "
                          f"{len(words) - needed}/{len(words)} words have {k} occurrences")
     finally:
-        if main:
-            signal.signal(signal.SIGINT, old)
+        stop.restore()
     return state
 
 

@@ -6,8 +6,6 @@ started again with ``resume=True`` continues where it stopped, with the same ran
 """
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -24,6 +22,7 @@ from zsner.mapping.dictionary import identical_pairs, load_dictionary
 from zsner.mapping.evaluation import word_translation
 from zsner.mapping.models import nearest_orthogonal
 from zsner.mapping.trainer import Trainer, atomic_torch_save
+from zsner.utils import GracefulStop
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best_W.npy"
@@ -102,21 +101,14 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
 
     # ^C sets a flag that is checked between steps, so the checkpoint always holds a consistent
     # state (a resumed run then equals an uninterrupted one); a second ^C stops at once.
-    stop = {"flag": False}
-
-    def on_sigint(signum, frame):
-        if stop["flag"]:
-            raise KeyboardInterrupt
-        stop["flag"] = True
-        log("^C: stopping after the current step (^C again to stop now, without a checkpoint)")
+    stop = GracefulStop(log, "^C: stopping after the current step (^C again to stop now, without a checkpoint)")
 
     def check_stop() -> None:
-        if stop["flag"]:
+        if stop.requested:
             checkpoint()
             raise Interrupted(f"interrupted; checkpoint saved in {ckpt_path}" if ckpt_path else "interrupted")
 
-    main_thread = threading.current_thread() is threading.main_thread()
-    old_handler = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    stop.install()
     try:
         # ------------------------------------------------------------ 1. initial map
         if pos["phase"] == "init":
@@ -173,7 +165,7 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
                             pos["dis_loss_first"] = loss
                         pos["step"] += 1
                         bar.update(1)
-                        if stop["flag"]:
+                        if stop.requested:
                             add_time("adversarial", t0)
                             check_stop()
                         if time.perf_counter() - last_ckpt > cfg.checkpoint_every_s:
@@ -241,7 +233,6 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
             checkpoint()
         check_stop()
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, old_handler)
+        stop.restore()
     report["best_criterion"] = trainer.best_criterion
     return trainer, report
