@@ -68,8 +68,8 @@ def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count:
 @click.option("--occurrences", default=20, show_default=True, help="context: occurrences averaged per word")
 @click.option("--max-subwords", default=128, show_default=True, help="context: sub-tokens encoded per sentence")
 @click.option("--sentences", default=20_000, show_default=True,
-              help="context: sentences encoded, spread evenly over the corpus (0 = all: ~25 min per million "
-                   "tokens on 2 CPU cores); words they miss are encoded alone")
+              help="context: sentences encoded, spread evenly over the corpus (0 = all of them: on 2 CPU "
+                   "cores, ~6 min for the default, lines / 20,000 times that for all); words they miss are encoded alone")
 @click.option("--batch-tokens", default=8192, show_default=True, help="sub-tokens per forward pass")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
