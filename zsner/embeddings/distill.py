@@ -25,9 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import resource
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from zsner.embeddings.vectors import Embeddings, _readable, write_vec
+from zsner.embeddings.vectors import Embeddings, write_vec
 from zsner.errors import ZsnerError
-from zsner.utils import GracefulStop
+from zsner.utils import GracefulStop, atomic_write
 
 METHODS = ("alone", "context")
 #: corpus sentences gathered (then sorted by length into batches) between two checks for ^C / checkpoints
@@ -199,17 +197,12 @@ class ContextState:
 
 
 def _checkpoint(state: ContextState, path: Path, key: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    _readable(fd)
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, sums=state.sums, counts=state.counts, next_line=state.next_line, sentences=state.sentences,
-                     key=key)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: given a path, np.savez would append ".npz" to it
+            np.savez(f, sums=state.sums, counts=state.counts, next_line=state.next_line,
+                     sentences=state.sentences, key=key)
+
+    atomic_write(path, write)
 
 
 def _resume(path: Path, key: str, shape: tuple[int, int], echo: Echo) -> ContextState | None:
@@ -352,10 +345,8 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
     out.parent.mkdir(parents=True, exist_ok=True)
     summary: dict = {"corpus": str(corpus), "encoder": str(encoder_dir), "settings": asdict(settings),
                      "words": len(words), "device": str(pooler.device), "precision": pooler.precision}
-    if settings.method == "alone":
-        matrix = vectors_alone(pooler, words, settings.batch_tokens, echo)
-    else:
-        partial = out.with_name(out.name + ".partial.npz")
+    partial = out.with_name(out.name + ".partial.npz")
+    if settings.method == "context":
         state = vectors_in_context(pooler, words, corpus, vocabulary.lines, settings, partial,
                                    run_key(settings, encoder_dir, words), echo)
         seen = state.counts > 0
@@ -366,9 +357,11 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
         summary.update(corpus_lines=vocabulary.lines, sentences_encoded=state.sentences,
                        words_alone_fallback=int(len(unseen)),
                        mean_occurrences=round(float(np.minimum(state.counts, settings.occurrences).mean()), 2))
+    else:
+        matrix = vectors_alone(pooler, words, settings.batch_tokens, echo)
     write_vec(Embeddings(words, matrix), out)
     if settings.method == "context":
-        out.with_name(out.name + ".partial.npz").unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)  # the pass is in the .vec now
     summary.update(seconds=round(time.perf_counter() - t0, 1),
                    peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                    threads=pooler.torch.get_num_threads())
