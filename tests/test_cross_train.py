@@ -159,46 +159,79 @@ def test_augmented_needs_a_trained_source(tmp_path):
         AugmentedTrainer(load_cross_recipe(recipe), tmp_path / "run").run_training()
 
 
-def _interrupt_on(monkeypatch, module, call: int):
-    """Make ``module.evaluate`` raise KeyboardInterrupt (as ^C would) on its ``call``-th call."""
-    real = module.evaluate
+def _signal_on(monkeypatch, module, name: str, call: int):
+    """Send this process a real SIGINT (as ^C does) just before the ``call``-th call of ``module.name``."""
+    import signal
+
+    real = getattr(module, name)
     calls = {"n": 0}
 
-    def flaky(*args, **kwargs):
+    def interrupting(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == call:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "evaluate", flaky)
+    monkeypatch.setattr(module, name, interrupting)
 
 
-def test_interrupted_runs_resume(shared_run, monkeypatch, tmp_path):
-    import zsner.cross.augment as augment
+def _same_run(a: Path, b: Path) -> None:
+    """Two run directories hold the same run: metrics, history and every kept weight, timings aside."""
+    import torch
+
+    def untimed(entries):
+        return [{k: v for k, v in e.items() if k not in ("seconds", "train_seconds")} for e in entries]
+
+    assert untimed([json.loads((a / "metrics.json").read_text())]) == untimed([json.loads((b / "metrics.json").read_text())])
+    assert untimed(_history(a)) == untimed(_history(b))
+    for name in ("last.pt", "select-src-dev.pt", "select-tgt-dev.pt"):
+        pa, pb = (torch.load(d / name, weights_only=False) for d in (a, b))
+        wa, wb = (p.get("model", p.get("state_dict")) for p in (pa, pb))
+        assert wa.keys() == wb.keys()
+        for key in wa:
+            assert torch.equal(wa[key], wb[key]), f"{name}: {key}"
+
+
+def test_a_source_run_interrupted_mid_epoch_resumes_into_the_uninterrupted_run(shared_run, monkeypatch, tmp_path):
+    """A real ^C between two evaluations: the run saves there and stops; run again, it ends bit-identical
+    to a run never interrupted (the epoch's shuffle and singleton-UNK stream continue where they stood)."""
     import zsner.cross.train_source as train_source
 
-    tmp, source_run, _ = shared_run
+    tmp, _, _ = shared_run
     recipe = load_cross_recipe(make_recipe(tmp, "cross-word", epochs=2))
-    run = tmp_path / "word"
+    SourceTrainer(recipe, tmp_path / "whole").run_training()
+    cut = tmp_path / "cut"
     with monkeypatch.context() as patch:
-        _interrupt_on(patch, train_source, 3)
+        _signal_on(patch, train_source, "sgd_step", 27)  # epoch 1 has 19 batches, evaluations every 20 steps
         with pytest.raises(KeyboardInterrupt):
-            SourceTrainer(recipe, run).run_training()
-    assert len(_history(run)) == 2 and (run / "last.pt").is_file()
-    metrics = SourceTrainer(recipe, run).run_training()
-    steps = [h["step"] for h in _history(run)]
-    assert steps == sorted(steps) and len(steps) == len(set(steps))  # continued, not restarted
-    assert metrics["steps"] == steps[-1]
+            SourceTrainer(recipe, cut).run_training()
+    import torch
 
-    recipe = load_cross_recipe(make_recipe(tmp, "cross-augmented", extra=f'source_model = "{source_run}"\nrounds = 2\npatience = 5\nevals_per_round = 1\n'))
-    run = tmp_path / "augmented"
-    with monkeypatch.context() as patch:
-        _interrupt_on(patch, augment, 3)  # start, end of round 1, ^C at the end of round 2
+    saved = torch.load(cut / "last.pt", weights_only=False)
+    assert (saved["state"]["epoch"], saved["state"]["batch"], saved["state"]["step"]) == (1, 8, 27)
+    SourceTrainer(recipe, cut).run_training()
+    assert "resuming" in (cut / "log.txt").read_text()
+    _same_run(tmp_path / "whole", cut)
+
+
+def test_an_augmented_run_interrupted_mid_round_resumes_into_the_uninterrupted_run(shared_run, monkeypatch, tmp_path):
+    """^C in the middle of a round of Algorithm 1: the round is trained again from its start, and the
+    run ends as one never interrupted would (selections, stale-round count, history, weights)."""
+    import zsner.cross.augment as augment
+
+    tmp, source_run, _ = shared_run
+    recipe = load_cross_recipe(make_recipe(tmp, "cross-augmented", extra=f'source_model = "{source_run}"\nrounds = 2\npatience = 5\nevals_per_round = 3\n'))
+    augment.AugmentedTrainer(recipe, tmp_path / "whole").run_training()
+    whole = _history(tmp_path / "whole")
+    round_two_steps = [h["step"] for h in whole if h["round"] == 2]
+    cut = tmp_path / "cut"
+    with monkeypatch.context() as patch:  # two clips per step: stop inside round 2, after its first evaluation
+        _signal_on(patch, augment, "clip_gradients", 2 * (round_two_steps[0] + 1) + 1)
         with pytest.raises(KeyboardInterrupt):
-            augment.AugmentedTrainer(recipe, run).run_training()
-    metrics = augment.AugmentedTrainer(recipe, run).run_training()
-    assert metrics["rounds"] == 2 and len(metrics["thresholds"]) == 2
-    assert [h["round"] for h in _history(run)] == [0, 1, 2]  # round 2 was redone after the ^C
+            augment.AugmentedTrainer(recipe, cut).run_training()
+    assert [h["round"] for h in _history(cut)][-1] == 2  # round 2 had recorded an evaluation
+    augment.AugmentedTrainer(recipe, cut).run_training()
+    _same_run(tmp_path / "whole", cut)
 
 
 @pytest.mark.parametrize("vectors, kind", [

@@ -100,6 +100,26 @@ def test_interrupted_run_resumes(recipe_file, tmp_path):
     batches_per_epoch = -(-len(read_conll(recipe_file.parent / "train.conll", scheme="iob1")) // 16)
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6 * batches_per_epoch
 
+    # ... and ends as the same run never interrupted: same history, metrics and weights (the ^C lands
+    # mid-epoch; the epoch's shuffle and singleton-UNK stream and the dropout stream continue exactly)
+    whole = tmp_path / "whole"
+    done = subprocess.run(command[:6] + [str(whole)] + command[7:], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    def untimed(path: Path) -> list[dict]:
+        text = path.read_text()
+        lines = [json.loads(text)] if path.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
+        return [{k: v for k, v in entry.items() if k not in ("seconds", "train_seconds")} for entry in lines]
+
+    for name in ("history.jsonl", "metrics.json"):
+        assert untimed(run_dir / name) == untimed(whole / name), name
+    import torch
+
+    for name in ("best.pt", "last.pt"):
+        a, b = (torch.load(d / name, weights_only=False) for d in (run_dir, whole))
+        a, b = (p.get("model", p.get("state_dict")) for p in (a, b))
+        assert all(torch.equal(a[k], b[k]) for k in a) and a.keys() == b.keys(), name
+
 
 def test_predict_and_evaluate_commands(recipe_file, tmp_path):
     run_dir = tmp_path / "run"

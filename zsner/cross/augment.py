@@ -121,6 +121,7 @@ class AugmentedTrainer:
             saved = torch.load(self.run.path / "last.pt", map_location="cpu", weights_only=False)
             model.load_state_dict(saved["model"])
             state, selection = saved["state"], Selection(saved["selection"])
+            self.run.forget_history_after(state["step"])  # the interrupted round is trained again
         parameters, optimiser = sgd_for(model, self.device, cfg, saved)
         if state["finished"]:
             log.info("run already finished; reporting its metrics")
@@ -222,13 +223,11 @@ class AugmentedTrainer:
                 state["thresholds"].append(threshold)
                 state["seconds"] = clock.seconds
         except KeyboardInterrupt:
-            path = self.run.path / "last.pt"
-            if path.is_file():  # keep the round-start weights; record the selections made since
-                saved = torch.load(path, map_location="cpu", weights_only=False)
-                saved["selection"] = selection.best
-                saved["state"]["seconds"] = clock.seconds
-                checkpoint.save(path, saved)
-            log.warning("interrupted: the current round restarts when the same command is run again (%s)", path)
+            # last.pt holds the round-start state, selections included: the round is trained again
+            # exactly as before (the same pseudo-labels, sample and batches), so a resumed run
+            # selects, counts stale rounds and stops as an uninterrupted one does
+            log.warning("interrupted: the current round restarts when the same command is run again (%s)",
+                        self.run.path / "last.pt")
             raise
         if state["stale"] >= cross.patience:
             log.info("stopping: no better dev score for %d rounds", cross.patience)

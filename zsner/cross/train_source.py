@@ -30,7 +30,7 @@ from zsner.model.tagger import CrfTagger
 from zsner.training import checkpoint
 from zsner.training.predict import make_batches
 from zsner.training.trainer import learning_rate, resolve_device, sgd_step, singleton_unk_mask
-from zsner.utils import seed_everything
+from zsner.utils import GracefulStop, seed_everything
 
 log = logging.getLogger("zsner.cross")
 
@@ -77,6 +77,7 @@ class SourceTrainer:
             model = CrfTagger(config, len(v.words), len(v.chars), len(v.tags))
             model.load_state_dict(saved["model"])
             state, selection = saved["state"], Selection(saved["selection"])
+            self.run.forget_history_after(state["step"])
         else:
             vectors = load_vectors_for(recipe)
             normaliser = WordNormaliser(recipe.base.data.lowercase, recipe.base.data.zeros)
@@ -107,10 +108,16 @@ class SourceTrainer:
                  len(data.target_test), tgt, len(v.words), len(v.chars), len(v.tags), network_parameters(model),
                  sum(p.numel() for p in parameters), "; resuming" if resume else "")
 
+        rng: np.random.Generator | None = None
+        # the epoch's generator (shuffle, then singleton-UNK masks) as it stood at the checkpoint
+        epoch_rng_state = saved.get("numpy_rng") if saved is not None and state["batch"] else None
+
         def save_state() -> None:
+            # every random stream the rest of the run draws from, so that a resumed run is the same run
             checkpoint.save(self.run.path / "last.pt", {
                 "state": state, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                "vocabularies": vocabs.to_dict(), "torch_rng": torch.get_rng_state(), "selection": selection.best})
+                "vocabularies": vocabs.to_dict(), "torch_rng": torch.get_rng_state(), "selection": selection.best,
+                "numpy_rng": rng.bit_generator.state if rng is not None else None})
 
         clock = Clock(state["seconds"])
         last = {"src-dev": 0.0, "tgt-dev": 0.0}
@@ -131,6 +138,9 @@ class SourceTrainer:
             state["seconds"] = clock.seconds
             save_state()
 
+        # ^C is taken between batches (a checkpoint there resumes exactly); a second ^C stops at once,
+        # and the run then resumes from its last evaluation
+        stop = GracefulStop(log.warning, "^C: stopping after the current batch (^C again to stop now)").install()
         try:
             if state.get("pending_eval"):  # interrupted during an evaluation: do it now
                 evaluate_and_select(learning_rate(cfg, state["epoch"]))
@@ -140,6 +150,8 @@ class SourceTrainer:
                     group["lr"] = lr
                 rng = np.random.default_rng([recipe.base.seed, state["epoch"]])
                 batches = bucketed_batches([len(s) for s in train], cfg.batch_size, rng)
+                if epoch_rng_state is not None:
+                    rng.bit_generator.state, epoch_rng_state = epoch_rng_state, None
                 model.train()
                 with click.progressbar(length=len(batches), label=f"epoch {state['epoch'] + 1}/{cfg.epochs}", file=sys.stderr,
                                        item_show_func=lambda _: f"loss {state['loss']:.3f} F1 src {last['src-dev']:.1f} tgt {last['tgt-dev']:.1f}") as bar:
@@ -157,14 +169,18 @@ class SourceTrainer:
                             state["pending_eval"] = True
                             evaluate_and_select(lr)
                             model.train()
+                        if stop.requested:
+                            state["seconds"] = clock.seconds
+                            save_state()
+                            raise KeyboardInterrupt
                 state["epoch"] += 1
                 state["batch"] = 0
                 save_state()
         except KeyboardInterrupt:
-            state["seconds"] = clock.seconds
-            save_state()
             log.warning("interrupted: state saved in %s; run the same command again to resume", self.run.path / "last.pt")
             raise
+        finally:
+            stop.restore()
         state["finished"] = True
         state["seconds"] = clock.seconds
         metrics = final_metrics(self.run, recipe, data, selection, lambda m: m,

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from zsner.errors import ZsnerError
-from zsner.utils import atomic_write_json, versions
+from zsner.utils import atomic_write_json, atomic_write_text, versions
 
 
 class RunDirectory:
@@ -61,6 +61,17 @@ class RunDirectory:
     def record(self, entry: dict[str, Any]) -> None:
         with open(self.path / "history.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
+
+    def forget_history_after(self, step: int) -> None:
+        """Drop the evaluations recorded after training step ``step``: a run resuming from a checkpoint
+        taken there evaluates them again, and its history must read as one uninterrupted run's."""
+        path = self.path / "history.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if json.loads(line).get("step", 0) <= step]
+        if len(kept) < len(lines):
+            atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 def first_difference(a: Any, b: Any, prefix: str = "") -> str:

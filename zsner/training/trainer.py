@@ -39,7 +39,7 @@ from zsner.training.checkpoint import Vocabularies
 from zsner.training.predict import make_batches, predict_batches
 from zsner.training.recipe import Recipe
 from zsner.training.rundir import RunDirectory
-from zsner.utils import atomic_write_json, atomic_write_text, seed_everything
+from zsner.utils import GracefulStop, atomic_write_json, atomic_write_text, seed_everything
 
 log = logging.getLogger("zsner.train")
 
@@ -138,6 +138,7 @@ class TrainState:
     best_step: int = -1
     finished: bool = False
     seconds: float = 0.0
+    loss: float | None = None  # moving average of the training loss (display and history)
 
 
 class Trainer:
@@ -199,6 +200,7 @@ class Trainer:
             saved = torch.load(self.run_dir / "last.pt", map_location="cpu", weights_only=False)
             vocabs = Vocabularies.from_dict(saved["vocabularies"])
             state = TrainState(**saved["state"])
+            self.directory.forget_history_after(state.step)
             model = CrfTagger(recipe.model, len(vocabs.words), len(vocabs.chars), len(vocabs.tags))
             model.load_state_dict(saved["model"])
         else:
@@ -206,9 +208,13 @@ class Trainer:
             model = CrfTagger(recipe.model, len(vocabs.words), len(vocabs.chars), len(vocabs.tags), initial)
         model.to(self.device)
         optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, momentum=cfg.momentum)
+        # the epoch's generator (shuffle, then singleton-UNK masks) as it stood at the checkpoint
+        epoch_rng_state = None
         if resume:
             optimiser.load_state_dict(saved["optimiser"])
             torch.set_rng_state(saved["torch_rng"])
+            if state.batch:
+                epoch_rng_state = saved.get("numpy_rng")
 
         batcher = vocabs.batcher()
         dev_batches = make_batches(batcher, dev, cfg.eval_batch_size)
@@ -223,14 +229,20 @@ class Trainer:
             predicted = predict_batches(model, dev_batches, vocabs.tags.items, vocabs.scheme, self.device)
             return score([s.tags for s in dev], predicted).f1
 
+        rng: np.random.Generator | None = None
+
         def save_state() -> None:
+            # every random stream the rest of the run draws from, so that a resumed run is the same run
             checkpoint.save(self.run_dir / "last.pt", {
                 "state": state.__dict__, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                "vocabularies": vocabs.to_dict(), "torch_rng": torch.get_rng_state()})
+                "vocabularies": vocabs.to_dict(), "torch_rng": torch.get_rng_state(),
+                "numpy_rng": rng.bit_generator.state if rng is not None else None})
 
         started = time.perf_counter() - state.seconds
         last_f1 = state.best_f1
-        running: float | None = None  # moving average of the training loss (display and history)
+        # ^C is taken between batches (a checkpoint there resumes exactly); a second ^C stops at once,
+        # and the run then resumes from its last evaluation
+        stop = GracefulStop(log.warning, "^C: stopping after the current batch (^C again to stop now)").install()
         try:
             while state.epoch < cfg.epochs:
                 lr = learning_rate(cfg, state.epoch)
@@ -238,9 +250,11 @@ class Trainer:
                     group["lr"] = lr
                 rng = np.random.default_rng([recipe.seed, state.epoch])
                 batches = bucketed_batches([len(s) for s in train], cfg.batch_size, rng)
+                if epoch_rng_state is not None:
+                    rng.bit_generator.state, epoch_rng_state = epoch_rng_state, None
                 model.train()
                 with click.progressbar(length=len(batches), label=f"epoch {state.epoch + 1}/{cfg.epochs}",
-                                       item_show_func=lambda _: f"loss {running or 0:.3f} lr {lr:.4f} dev F1 {max(last_f1, 0):.2f}",
+                                       item_show_func=lambda _: f"loss {state.loss or 0:.3f} lr {lr:.4f} dev F1 {max(last_f1, 0):.2f}",
                                        file=sys.stderr) as bar:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
@@ -248,27 +262,31 @@ class Trainer:
                         unk = singleton_unk_mask(batcher, train, chosen, singletons, cfg.singleton_unk, rng)
                         batch = batcher.batch(train, chosen, [train_tags[i] for i in chosen], unk).to(self.device)
                         loss = sgd_step(model, batch, optimiser, parameters, cfg.clip)
-                        running = loss if running is None else 0.95 * running + 0.05 * loss
+                        state.loss = loss if state.loss is None else 0.95 * state.loss + 0.05 * loss
                         state.step += 1
                         state.batch = index + 1
                         bar.update(1)
                         if state.step % cfg.eval_every == 0 or state.batch == len(batches):
                             last_f1 = evaluate_dev()
-                            self._record(state, last_f1, lr, running, started)
+                            self._record(state, last_f1, lr, state.loss, started)
                             if last_f1 > state.best_f1:
                                 state.best_f1, state.best_step = last_f1, state.step
                                 checkpoint.save(self.run_dir / "best.pt", checkpoint.model_payload(model, vocabs))
                             state.seconds = time.perf_counter() - started
                             save_state()
+                        if stop.requested:
+                            state.seconds = time.perf_counter() - started
+                            save_state()
+                            raise KeyboardInterrupt
                 state.epoch += 1
                 state.batch = 0
-                log.info("epoch %d done: loss %.3f, best dev F1 %.2f (step %d)", state.epoch, running or 0.0, state.best_f1, state.best_step)
+                log.info("epoch %d done: loss %.3f, best dev F1 %.2f (step %d)", state.epoch, state.loss or 0.0, state.best_f1, state.best_step)
                 save_state()
         except KeyboardInterrupt:
-            state.seconds = time.perf_counter() - started
-            save_state()
             log.warning("interrupted: state saved in %s; run the same command again to resume", self.run_dir / "last.pt")
             raise
+        finally:
+            stop.restore()
         state.finished = True
         state.seconds = time.perf_counter() - started
         metrics = self._final_metrics(dev, test, state)
