@@ -105,7 +105,7 @@ def test_duplicates_keep_first_or_error(tmp_path, caplog):
     assert f"{p}:4" in caplog.text
     with pytest.raises(ZsnerError) as e:
         read_vec(p, on_duplicate="error")
-    assert (e.value.line, "first on line 2") == (4, "first on line 2") and "first on line 2" in str(e.value)
+    assert e.value.line == 4 and "first on line 2" in str(e.value)
 
 
 def test_missing_files_are_user_errors(tmp_path):
