@@ -257,3 +257,75 @@ def test_table_rows_name_the_vectors_a_run_used(tmp_path, vectors, kind):
 
     (tmp_path / "config.json").write_text(json.dumps({"vectors": vectors, "seed": 1}))
     assert vector_kind(tmp_path) == kind
+
+
+def _scramble_tags(source: Path, target: Path, seed: int) -> Path:
+    """``source`` with every gold tag replaced by a random one (O or B-*, so still valid IOB2)."""
+    import random
+
+    rng = random.Random(seed)
+    tags = ["O", "B-PER", "B-LOC", "B-ORG", "B-MISC"]
+    lines = [line.rsplit(" ", 1)[0] + " " + rng.choice(tags) if line.strip() else line
+             for line in source.read_text(encoding="utf-8").splitlines()]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def _weights(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, weights_only=False)["state_dict"]
+
+
+def _f1_deg(metrics: dict) -> dict:
+    """The source-dev choice without the target dev score recorded beside it (that one reads target dev tags)."""
+    return {k: v for k, v in metrics["src_dev_selected"].items() if k != "scores"} | {"f1_src_dev_selected": metrics["f1_src_dev_selected"]}
+
+
+def test_zero_resource_runs_never_read_target_gold_tags(shared_run, tmp_path):
+    """The 'unlabelled' target file and the target dev file carry gold tags. With those tags scrambled,
+    everything a zero-resource user gets must stay the same: the source-dev (F1°) choice of
+    Cross-Shared and of Cross-Augmented, their target test scores, and the pseudo-labels of Algorithm 1.
+    (Only the target-dev choice, F1•, may read target dev tags.)"""
+    import torch
+
+    tmp, source_run, source_metrics = shared_run
+    data = tmp / "data"
+    blind = tmp_path / "blind"
+    blind.mkdir()
+    unlabelled = _scramble_tags(data / "esp.train", blind / "esp.train", 1)
+    dev = _scramble_tags(data / "esp.testa", blind / "esp.testa", 2)
+    assert unlabelled.read_text() != (data / "esp.train").read_text()
+
+    def blinded(model: str, extra: str = "", epochs: int = 3) -> Path:
+        text = make_recipe(tmp, model, extra, epochs).read_text()
+        text = text.replace(f'unlabelled = "{data / "esp.train"}"', f'unlabelled = "{unlabelled}"')
+        text = text.replace(f'dev = "{data / "esp.testa"}"', f'dev = "{dev}"')
+        assert str(unlabelled) in text and str(dev) in text
+        path = tmp_path / f"{model}-blind.toml"
+        path.write_text(text)
+        return path
+
+    run = tmp_path / "shared-blind"
+    metrics = SourceTrainer(load_cross_recipe(blinded("cross-shared", epochs=8)), run).run_training()
+    assert _f1_deg(metrics) == _f1_deg(source_metrics)
+    assert [h["src_dev_f1"] for h in _history(run)] == [h["src_dev_f1"] for h in _history(source_run)]
+    for name, pair in ((n, (_weights(run / n), _weights(source_run / n))) for n in ("best-src-dev.pt",)):
+        assert all(torch.equal(pair[0][k], pair[1][k]) for k in pair[0]), name
+
+    extra = f'source_model = "{source_run}"\nrounds = 2\npatience = 5\n'
+    runs = {}
+    for label, recipe in (("seen", make_recipe(tmp, "cross-augmented", extra)), ("blind", blinded("cross-augmented", extra))):
+        runs[label] = tmp_path / f"augmented-{label}"
+        from zsner.cross.augment import AugmentedTrainer
+
+        AugmentedTrainer(load_cross_recipe(recipe), runs[label]).run_training()
+    seen, blind_run = (json.loads((runs[k] / "metrics.json").read_text()) for k in ("seen", "blind"))
+    assert _f1_deg(seen) == _f1_deg(blind_run)
+    a, b = (_weights(runs[k] / "best-src-dev.pt") for k in ("seen", "blind"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    def pseudo_labels(run_dir: Path) -> list[str]:  # the θs label column; the gold column differs by design
+        return [line.split(" ")[-1] for line in (run_dir / "pseudo-labels.round0.conll").read_text().splitlines()]
+
+    assert pseudo_labels(runs["seen"]) == pseudo_labels(runs["blind"])
