@@ -207,3 +207,30 @@ def test_pretrained_vectors_initialise_embeddings(recipe_file, tmp_path):
     bad.write_text(recipe_file.read_text() + f'\n[vectors]\nen = "{wrong}"\n')
     with pytest.raises(ZsnerError, match=r"wrong.vec: vectors have dimension 16 but the recipe's \[model\] word_dim is 32"):
         Trainer(load_recipe(bad), tmp_path / "run2").run()
+
+
+def test_fast_tagging_equals_plain_per_sentence_tagging(recipe_file, tmp_path):
+    """The tagging path (length-sorted batches of 128, the character LSTM run once per distinct token of
+    the whole input) gives every sentence of a real slice the tags that tagging it alone gives."""
+    import torch
+
+    from zsner.data import tags as tagging
+    from zsner.data.conll import Sentence, read_conll
+    from zsner.training import checkpoint
+    from zsner.training.predict import predict
+
+    Trainer(load_recipe(recipe_file, {"training.epochs": 10}), tmp_path / "run").run()
+    model, vocabs = checkpoint.load_model(tmp_path / "run" / "best.pt", "cpu")
+    batcher = vocabs.batcher()
+    sentences = read_conll(recipe_file.parent / "train.conll", scheme="iob1")[:300]
+    fast = predict(model, batcher, sentences, vocabs.scheme, batch_size=128)
+    plain = []
+    model.eval()
+    with torch.inference_mode():
+        for sentence in sentences:
+            batch = batcher.batch([Sentence(sentence.tokens, [], sentence.line)], [0])
+            path = model.decode(batch)[0]
+            plain.append(tagging.to_iob2([vocabs.tags.items[t] for t in path], vocabs.scheme))
+    assert len({len(s) for s in sentences}) > 20  # many lengths: real bucketing and padding
+    assert fast == plain
+    assert sum(t != "O" for tags in fast for t in tags) > 50  # the model tags entities at all
