@@ -200,3 +200,47 @@ def test_resume_after_interrupt_equals_an_uninterrupted_run(real_vectors, tmp_pa
     resumed, report = run_mapping(*args, out_dir=tmp_path / "cut", resume=True, log=lambda m: None)
     assert np.array_equal(resumed.weight, full.weight)
     assert len(report["epochs"]) == 2
+
+
+def test_the_recipes_seed_dictionary_path_exports_its_best_map_and_feeds_cross_training(real_vectors, tmp_path):
+    """What `make map-X` then `make train-X` do, on real vectors: Procrustes on identical strings (every
+    shipped recipe's start), refinement, the best-criterion W exported, and `zsner cross train` reading
+    that output directory (not hand-written vectors or report)."""
+    from cross_fixtures import make_recipe
+    from zsner.cross.config import load_cross_recipe
+    from zsner.cross.train_source import SourceTrainer
+
+    en = load_vectors(real_vectors["en"], 1500)
+    es = load_vectors(real_vectors["es"], 1500)
+    shared = [w for w in en.words if w in es.index][:300]
+    dico = tmp_path / "en-es.txt"
+    dico.write_text("".join(f"{w} {w}\n" for w in shared), encoding="utf-8")
+    recipe = write_recipe(tmp_path, real_vectors, dictionary=str(dico), seed_dictionary="identical", n_refinement=3)
+    res = CliRunner().invoke(map_command, [str(recipe), "--out", str(tmp_path / "map"), "--quiet", "--threads", "1"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    report = json.loads((tmp_path / "map" / "report.json").read_text())
+    assert report["seed_dictionary"]["source"] == "identical strings" and report["seed_dictionary"]["pairs"] > 50
+    assert report["epochs"] == []  # no adversarial training on this path
+    criteria = [report["seed_dictionary"]["criterion"]] + [r["criterion"] for r in report["refinement"]]
+    assert len(criteria) == 4
+    # the exported map is the best-criterion one, and the mapped vectors are made with it
+    w, best = np.load(tmp_path / "map" / "W.npy"), np.load(tmp_path / "map" / "best_W.npy")
+    assert np.array_equal(w, best)
+    from zsner.mapping.trainer import Trainer as MapTrainer
+    from zsner.embeddings.normalize import normalize
+
+    cfg = MappingConfig(**{**TINY, "direction": "en->es"}).validate()
+    judge = MapTrainer(torch.from_numpy(normalize(en.matrix.copy(), cfg.normalize)),
+                       torch.from_numpy(normalize(es.matrix.copy(), cfg.normalize)), cfg)
+    judge.set_weight(w)
+    assert judge.criterion() == pytest.approx(max(criteria), abs=1e-5)
+
+    # zsner cross train over that directory (make_recipe keeps an existing tmp/map)
+    cross_recipe = load_cross_recipe(make_recipe(tmp_path, "cross-shared", epochs=2))
+    assert cross_recipe.cross.mapped_dir == str(tmp_path / "map")
+    metrics = SourceTrainer(cross_recipe, tmp_path / "cross").run_training()
+    p_at_1 = {k: v for k, v in metrics["mapping_p_at_1"].items() if k != "stage"}
+    assert metrics["mapping_p_at_1"]["stage"] == "after_refinement"
+    assert p_at_1 and p_at_1 == {k: report["eval"]["after_refinement"][k] for k in p_at_1}
+    log_text = (tmp_path / "cross" / "log.txt").read_text()
+    assert f"en word vectors: {tmp_path / 'map' / 'en.vec'}" in log_text
