@@ -6,13 +6,15 @@ For each pair (its recipe's direction, and with --both-directions the reverse to
   already share a space; "before" is what that space gives without any mapping.
 * ``identical``: Procrustes on the words spelled alike in both vocabularies, then refinement (the recipes'
   default on the fastText vectors trained here).
+* ``similarity``: unsupervised, words matched by their similarity distributions (VecMap's start,
+  rotation-invariant), then refinement.
 * ``adversarial``: MUSE's unsupervised start (zsner's schedule: 5 x 100k words), then refinement.
 
 P@1 (NN and CSLS) on the recipe's FreeDict dictionary, before and after refinement, is printed as one
 Markdown table; ``--json`` keeps every report. Each cell is the same computation as
 ``zsner map recipes/X.toml --set vectors.en=... --set mapping.seed_dictionary=...``.
 
-usage: python bench/map_inits.py --vectors e5-small [--pairs es nl de ar fi] [--inits identity identical adversarial]
+usage: python bench/map_inits.py --vectors e5-small [--pairs es nl de ar fi] [--inits identity identical similarity adversarial]
        [--both-directions] [--max-vocab 200000] [--threads N] [--json out.json]
 """
 from __future__ import annotations
@@ -33,7 +35,7 @@ from zsner.mapping.config import load_mapping_config  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
 from zsner.mapping.pipeline import run_mapping  # noqa: E402
 
-SEEDS = {"identity": "identity", "identical": "identical", "adversarial": ""}
+SEEDS = {"identity": "identity", "identical": "identical", "similarity": "similarity", "adversarial": ""}
 
 
 def vector_file(kind: str, lang: str) -> str:

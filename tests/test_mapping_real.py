@@ -244,3 +244,31 @@ def test_the_recipes_seed_dictionary_path_exports_its_best_map_and_feeds_cross_t
     assert p_at_1 and p_at_1 == {k: report["eval"]["after_refinement"][k] for k in p_at_1}
     log_text = (tmp_path / "cross" / "log.txt").read_text()
     assert f"en word vectors: {tmp_path / 'map' / 'en.vec'}" in log_text
+
+
+def _rotation(dim: int, seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((dim, dim)))
+    return q * np.sign(np.diag(r))
+
+
+def test_similarity_start_ignores_rotations_and_finds_a_rotated_copy(real_vectors):
+    """The similarity-distribution seed is the same whatever rotation the target space has, and on a
+    rotated copy of the source it pairs every word with itself; the pipeline then maps it exactly."""
+    from zsner.mapping.similarity_start import similarity_seed_pairs
+
+    en = load_vectors(real_vectors["en"], 1500)
+    es = load_vectors(real_vectors["es"], 1500)
+    q = _rotation(en.dim, 7)
+    src = torch.from_numpy(en.matrix)
+    plain = similarity_seed_pairs(src, torch.from_numpy(es.matrix), 1000)
+    rotated = similarity_seed_pairs(src, torch.from_numpy((es.matrix.astype(np.float64) @ q.T).astype(np.float32)), 1000)
+    assert len(plain) >= 1000 and np.array_equal(plain, rotated)
+
+    copy = (en.matrix.astype(np.float64) @ q.T).astype(np.float32)
+    pairs = similarity_seed_pairs(src, torch.from_numpy(copy), 1000)
+    assert np.mean(pairs[:, 0] == pairs[:, 1]) > 0.99
+    cfg = MappingConfig(**{**TINY, "seed_dictionary": "similarity", "similarity_words": 1000}).validate()
+    eval_pairs = np.stack([np.arange(500, 1500)] * 2, axis=1)
+    trainer, report = run_mapping(cfg, en.words, en.matrix, en.words, copy, eval_pairs=eval_pairs, log=lambda m: None)
+    assert report["seed_dictionary"]["source"].startswith("similarity distributions")
+    assert report["eval"]["after_refinement"]["csls_knn_10/P@1"] == 100.0

@@ -34,8 +34,11 @@ class MappingConfig:
     lowercase_dictionary: bool = False  # MUSE lowercases dictionary entries
     # --- initialisation: adversarial (Eq. 3-4) or a seed dictionary + Procrustes ----------
     # "" = adversarial; "identical" = Procrustes on identical strings; "identity" = W = I (vectors that
-    # already share a space, e.g. distilled from one multilingual encoder); or a dictionary file
+    # already share a space, e.g. distilled from one multilingual encoder); "similarity" = unsupervised,
+    # words matched by their similarity distributions (VecMap's start; zsner.mapping.similarity_start);
+    # or a dictionary file
     seed_dictionary: str = ""
+    similarity_words: int = 4000   # "similarity": the most frequent words matched (VecMap: 4000)
     # --- models ----------------------------------------------------------------------------
     map_beta: float = 0.001        # orthogonalisation W <- (1+b)W - b W W^T W
     # Every N map steps also replace W by its nearest orthogonal matrix (0 = MUSE: the beta step
@@ -111,7 +114,7 @@ class MappingConfig:
         if self.precision not in PRECISIONS:
             raise ZsnerError(f"mapping.precision must be one of {', '.join(PRECISIONS)}", where)
         for name in ("max_vocab", "batch_size", "epoch_size", "dis_most_frequent", "dis_steps",
-                     "dis_hid_dim", "criterion_words", "csls_k", "knn_chunk", "dico_max_rank"):
+                     "dis_hid_dim", "criterion_words", "csls_k", "knn_chunk", "dico_max_rank", "similarity_words"):
             if getattr(self, name) <= 0:
                 raise ZsnerError(f"mapping.{name} must be positive", where)
         for name in ("n_epochs", "n_refinement", "dis_layers", "dico_max_size"):

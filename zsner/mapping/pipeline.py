@@ -21,6 +21,7 @@ from zsner.mapping.config import MappingConfig
 from zsner.mapping.dictionary import identical_pairs, load_dictionary
 from zsner.mapping.evaluation import word_translation
 from zsner.mapping.models import nearest_orthogonal
+from zsner.mapping.similarity_start import similarity_seed_pairs
 from zsner.mapping.trainer import Trainer, atomic_torch_save
 from zsner.utils import GracefulStop
 
@@ -127,6 +128,9 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
                 if cfg.seed_dictionary == "identical":
                     pairs = identical_pairs(src_words, tgt_words)
                     what = "identical strings"
+                elif cfg.seed_dictionary == "similarity":
+                    pairs = similarity_seed_pairs(trainer.src, trainer.tgt, cfg.similarity_words, cfg.csls_k)
+                    what = f"similarity distributions of the {min(cfg.similarity_words, len(src_words), len(tgt_words))} most frequent words"
                 else:
                     path = Path(cfg.seed_dictionary)
                     if not path.is_absolute() and recipe_dir is not None and not path.exists():
