@@ -19,11 +19,12 @@ once per map, for the most frequent words first, and extends them only when a ca
 """
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
 import torch
+
+from zsner.encoders.precision import resolve_precision as encoder_precision
 
 #: bytes of scores one query chunk may hold (bounds memory for 200k keys)
 SCORE_BUDGET = 512 * 2**20
@@ -34,29 +35,11 @@ def unit_rows(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-@functools.lru_cache(maxsize=None)
-def bf16_is_fast(device: str = "cpu") -> bool:
-    """True if bf16 matmul is at least 2.5x faster than fp32 here (AMX on CPU, or CUDA with bf16)."""
-    if device.startswith("cuda"):
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    a = torch.randn(512, 512)
-    b = torch.randn(512, 4096)
-
-    def timed(x, y, n=3):
-        x @ y  # warm-up
-        t = time.perf_counter()
-        for _ in range(n):
-            x @ y
-        return time.perf_counter() - t
-
-    return timed(a, b) > 2.5 * timed(a.bfloat16(), b.bfloat16())
-
-
 def resolve_precision(precision: str, device: str | torch.device) -> str:
-    dev = str(device)
-    if precision == "auto":
-        return "bf16" if bf16_is_fast("cuda" if dev.startswith("cuda") else "cpu") else "fp32"
-    return precision
+    """``auto`` → bf16 where the device computes it natively (the encoders' rule, one definition),
+    else fp32. It used to time a bf16 and an fp32 product here: the answer then depended on the load
+    of the machine, and the timing drew from the global torch generator after the run had been seeded."""
+    return encoder_precision(precision, torch.device(device))
 
 
 def _chunk_rows(n_keys: int, want: int, bytes_per: int) -> int:
