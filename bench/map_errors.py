@@ -1,0 +1,77 @@
+"""What the word-translation errors of a shared space are made of (issue 11): P@1 (CSLS, no map) by
+frequency band, and how many errors are a *source-language* word found in the target vocabulary.
+
+Vectors distilled from one multilingual encoder put an English word at the same place whichever
+corpus it came from; the Spanish corpus holds English (untranslated help pages, man pages, names of
+bands), so `the` in the Spanish vocabulary is the nearest Spanish "translation" of English `the`. The
+last line scores again with every target word that is more frequent in the source corpus than in the
+target corpus removed from the candidates (an estimate of what a language filter of the corpora gives).
+
+usage: python bench/map_errors.py [--vectors e5-small] [--pair es] [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from zsner.embeddings.vectors import load_vectors  # noqa: E402
+from zsner.mapping.dictionary import load_dictionary  # noqa: E402
+from zsner.mapping.evaluation import precision_at_k, translation_ranks  # noqa: E402
+from zsner.mapping.neighbours import Radii, unit_rows  # noqa: E402
+
+BANDS = [(0, 5000), (5000, 20000), (20000, 50000), (50000, 10**9)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vectors", default="e5-small")
+    ap.add_argument("--pair", default="es")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    src = load_vectors(f"data/vectors/{a.vectors}/en.vec")
+    tgt = load_vectors(f"data/vectors/{a.vectors}/{a.pair}.vec")
+    pairs, _ = load_dictionary(f"data/dictionaries/en-{a.pair}.txt", src.index, tgt.index)
+    s, t = unit_rows(torch.from_numpy(src.matrix)), unit_rows(torch.from_numpy(tgt.matrix))
+    sources, top = translation_ranks(s, t, pairs, "csls_knn_10", Radii(s, t), 10)
+    gold: dict[int, set[int]] = {}
+    for x, y in pairs.tolist():
+        gold.setdefault(x, set()).add(y)
+    hit = np.array([row[0] in gold[x] for x, row in zip(sources.tolist(), top.tolist())])
+    print(f"en→{a.pair}, {a.vectors}, no map: {len(sources)} dictionary words, P@1 CSLS {100 * hit.mean():.1f}\n")
+    print("| source frequency rank | words | P@1 CSLS |\n|---|---|---|")
+    for lo, hi in BANDS:
+        m = (sources >= lo) & (sources < hi)
+        print(f"| {lo:,}–{hi:,} | {m.sum()} | {100 * hit[m].mean():.1f} |" if hi < 10**9 else
+              f"| {lo:,}– | {m.sum()} | {100 * hit[m].mean():.1f} |")
+    predicted = [tgt.words[row[0]] for row in top.tolist()]
+
+    def from_source_language(word: str) -> bool:
+        rank = src.index.get(word)
+        return rank is not None and rank < tgt.index[word]
+
+    errors = [i for i in range(len(sources)) if not hit[i]]
+    itself = sum(predicted[i] == src.words[sources[i]] for i in errors)
+    foreign = sum(from_source_language(predicted[i]) for i in errors)
+    print(f"\nerrors {len(errors)}: the source word itself {itself}, a word more frequent in the English corpus {foreign}")
+    keep = np.array([not from_source_language(w) for w in tgt.words])
+    rows = np.nonzero(keep)[0]
+    new_row = -np.ones(len(keep), dtype=np.int64)
+    new_row[rows] = np.arange(len(rows))
+    kept = np.array([(x, new_row[y]) for x, y in pairs.tolist() if new_row[y] >= 0])
+    t2 = t[torch.from_numpy(rows)]
+    s2, top2 = translation_ranks(s, t2, kept, "csls_knn_10", Radii(s, t2), 10)
+    p = precision_at_k(s2, top2, kept)
+    print(f"without the {(~keep).sum()} target words more frequent in the English corpus: {len(s2)} dictionary words, "
+          f"P@1 CSLS {p[1]:.1f}, P@10 {p[10]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
