@@ -40,7 +40,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
 @click.option("--resume", is_flag=True, help="continue from the run directory's checkpoint")
 @click.option("--seed", type=int, default=None, help="override the recipe's mapping.seed")
 @click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="override one [mapping] value or a [vectors] path, e.g. --set mapping.seed_dictionary=identity "
+              help="override one [mapping] value or a [vectors] path, e.g. --set mapping.seed_dictionary=similarity "
                    "or --set vectors.es=wiki.es.vec (repeatable)")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="torch device (auto: cuda when available)")
