@@ -131,6 +131,22 @@ def test_predict_and_evaluate_commands(recipe_file, tmp_path):
     rows = [line.split() for line in out.splitlines() if line]
     assert [r[0] for r in rows] == "Peter Blackburn visited Brussels . EU rejects German call to boycott British lamb .".split()
     assert all(r[1] == "O" or r[1][:2] in ("B-", "I-") for r in rows)
+    # raw text from standard input: punctuation cut off as in the CoNLL files, entities as spans of the text
+    said = "In Paris, President Chirac met Peter Blackburn. EU officials (in Brussels) agreed."
+    raw = subprocess.run([sys.executable, "-m", "zsner", "predict", "--model", str(run_dir), "-", "--lang", "en"],
+                         cwd=REPO, input=said + "\n", capture_output=True, text=True, check=True).stdout
+    assert [line.split()[0] for line in raw.splitlines() if line][:4] == ["In", "Paris", ",", "President"]
+    assert raw.count("\n\n") == 2  # two sentences
+    lines = subprocess.run([sys.executable, "-m", "zsner", "predict", "--model", str(run_dir), "-", "--format", "json"],
+                           cwd=REPO, input=said + "\n", capture_output=True, text=True, check=True).stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["line"] for r in records] == [1, 1] and records[1]["tokens"][:3] == ["EU", "officials", "("]
+    for record in records:
+        assert len(record["tags"]) == len(record["tokens"])
+        for entity in record["entities"]:
+            assert said[entity["start"]:entity["end"]] == entity["text"]
+            first, last = entity["tokens"]
+            assert entity["text"].replace(" ", "") == "".join(record["tokens"][first:last])
     dev = tmp_path / "dev.conll"
     scores = subprocess.run([sys.executable, "-m", "zsner", "evaluate", "--model", str(run_dir), str(dev),
                              "--scheme", "iob1", "--json"], cwd=REPO, capture_output=True, text=True, check=True)

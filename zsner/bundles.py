@@ -18,6 +18,8 @@ from zsner.training.checkpoint import read_bundle
 
 
 class SentenceTagger(Protocol):
+    language: str | None
+
     def tag(self, sentences: Sequence[Sentence], batch_size: int = 128) -> list[list[str]]:
         """IOB2 tags for each sentence."""
 
@@ -50,17 +52,22 @@ class _TransferTagger:
 
 
 def load_tagger(path: str | Path, device: str | torch.device = "cpu") -> SentenceTagger:
-    """The model saved at ``path`` (a .pt file, a run directory, or runs/train-X) as a :class:`SentenceTagger`."""
+    """The model saved at ``path`` (a .pt file, a run directory, or runs/train-X) as a :class:`SentenceTagger`;
+    its ``language`` is the language the bundle was exported for (None when it does not say)."""
     payload, path = read_bundle(path, device)
     kind = payload["format"]
+    tagger: SentenceTagger
     if kind == "zsner-tagger-1":
         from zsner.training.checkpoint import tagger_from_payload
 
-        return _BiLSTMTagger(*tagger_from_payload(payload), device)
-    if kind == "zsner-cross-target-1":
+        tagger = _BiLSTMTagger(*tagger_from_payload(payload), device)
+    elif kind == "zsner-cross-target-1":
         from zsner.cross.bundle import target_tagger_from_payload
 
-        return _BiLSTMTagger(*target_tagger_from_payload(payload), device)
-    if kind == "zsner-transfer-1":
-        return _TransferTagger(payload, path, device)
-    raise ZsnerError(f"unknown model format {kind!r}", path)
+        tagger = _BiLSTMTagger(*target_tagger_from_payload(payload), device)
+    elif kind == "zsner-transfer-1":
+        tagger = _TransferTagger(payload, path, device)
+    else:
+        raise ZsnerError(f"unknown model format {kind!r}", path)
+    tagger.language = payload.get("language")
+    return tagger

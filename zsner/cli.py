@@ -138,36 +138,115 @@ def evaluate(model_path: Path, file: Path, scheme: str, encoding: str, out: Path
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
               help="A run directory (its best.pt: the target-dev choice of a cross-lingual or transfer run; "
               "best-src-dev.pt is the source-dev one), runs/train-X (its final stage) or a .pt file.")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["auto", "conll", "text"]), default="auto", show_default=True,
-              help="conll: token in the first column; text: one whitespace-tokenised sentence per line.")
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--input", "input_kind", type=click.Choice(["auto", "text", "tokens", "conll"]), default="auto",
+              show_default=True, help="text: raw text, sentences split and punctuation cut off as in the CoNLL "
+              "files; tokens: one sentence a line, tokens separated by spaces; conll: tokens in the first column; "
+              "auto: conll when every line looks like 'token TAG', else text.")
+@click.option("--format", "fmt", type=click.Choice(["conll", "json"]), default="conll", show_default=True,
+              help="conll: 'token tag' lines; json: one JSON object a sentence with its tokens, tags and entities "
+              "(type, start, end: character offsets into the input line, which slice it back to the entity text).")
+@click.option("--lang", default=None, help="Language of raw text, for sentence splitting and tokenisation "
+              "[default: the language the model was exported for].")
 @click.option("--encoding", default="utf-8", show_default=True)
 @click.option("--scheme", default="iob2", show_default=True, help="Tag scheme to write: iob1, iob2 or iobes.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output file (default: stdout).")
 @click.option("--batch-size", default=128, show_default=True)
-def predict_command(model_path: Path, file: Path, fmt: str, encoding: str, scheme: str, out: Path | None, batch_size: int) -> None:
-    """Tag FILE (CoNLL or raw text) and write ``token tag`` lines in CoNLL format."""
+def predict_command(model_path: Path, file: Path, input_kind: str, fmt: str, lang: str | None, encoding: str,
+                    scheme: str, out: Path | None, batch_size: int) -> None:
+    """Tag FILE (raw text, tokenised text or CoNLL; - for standard input) with a trained model. Text is read
+    and tagged in blocks, so a long input streams with bounded memory."""
     from zsner.bundles import load_tagger
     from zsner.data import tags as tagging
-    from zsner.data.conll import write_conll
 
     try:
         tagging.check_scheme(scheme)
     except ValueError as err:
         raise ZsnerError(f"--scheme: {err}") from None
     tagger = load_tagger(model_path)
-    sentences = _read_input(file, fmt, scheme, encoding, need_tags=False)
-    if not sentences:
+    lang = lang or tagger.language or "xx"
+    items = _predict_input(file, input_kind, encoding, lang)
+    handle = open(out, "w", encoding="utf-8") if out is not None else None
+    count = 0
+    try:
+        for block in _blocks(items, 8 * batch_size):
+            predicted = tagger.tag([item.sentence for item in block], batch_size)
+            for item, tags in zip(block, predicted):
+                text = _format_prediction(item, tags, fmt, scheme)
+                if handle is not None:
+                    handle.write(text + "\n")
+                else:
+                    click.echo(text)
+            count += len(block)
+    finally:
+        if handle is not None:
+            handle.close()
+    if not count:
         raise ZsnerError("no sentences to tag", file)
-    predicted = tagger.tag(sentences, batch_size)
     if out is not None:
-        write_conll(out, sentences, predicted, scheme)
-        click.echo(f"{len(sentences)} sentences tagged → {out}", err=True)
+        click.echo(f"{count} sentences tagged → {out}", err=True)
+
+
+def _predict_input(path: Path, kind: str, encoding: str, lang: str):
+    """The input of `zsner predict` as a stream of :class:`zsner.raw_text.TextSentence`."""
+    from zsner.data.conll import read_tokens, read_unlabelled
+    from zsner.raw_text import TextSentence, read_raw_lines
+
+    if str(path) == "-":
+        lines = sys.stdin
+        if kind in ("auto", "conll", "tokens"):  # these need the whole input to decide or to group lines
+            lines = list(lines)
+        source: Path | None = None
     else:
-        for sentence, tags in zip(sentences, predicted):
-            for token, tag in zip(sentence.tokens, tagging.from_iob2(tags, scheme)):
-                click.echo(f"{token} {tag}")
-            click.echo("")
+        if not path.is_file():
+            raise ZsnerError("no such file", path)
+        source = path
+        lines = None
+    if kind == "auto":
+        from zsner.data.conll import looks_like_conll
+
+        sample = lines[:200] if lines is not None else _head(source, encoding, 200)
+        kind = "conll" if looks_like_conll(sample) else "text"
+    if kind == "text":
+        stream = lines if lines is not None else open(source, encoding=encoding)
+        return read_raw_lines(stream, lang)
+    if lines is not None:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as tmp:
+            tmp.writelines(lines)
+        source, encoding = Path(tmp.name), "utf-8"
+    sentences = read_unlabelled(source, encoding) if kind == "conll" else read_tokens(source, encoding)
+    return (TextSentence(s, [(-1, -1)] * len(s.tokens), " ".join(s.tokens), s.line) for s in sentences)
+
+
+def _head(path: Path, encoding: str, n: int) -> list[str]:
+    with open(path, encoding=encoding) as handle:
+        return [line for _, line in zip(range(n), handle)]
+
+
+def _blocks(items, size: int):
+    block = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _format_prediction(item, tags: list[str], fmt: str, scheme: str) -> str:
+    from zsner.data import tags as tagging
+
+    if fmt == "json":
+        import json
+
+        from zsner.raw_text import entity_spans
+
+        return json.dumps({"line": item.line, "text": item.text, "tokens": item.sentence.tokens, "tags": tags,
+                           "entities": entity_spans(item, tags)}, ensure_ascii=False)
+    return "\n".join(f"{token} {tag}" for token, tag in zip(item.sentence.tokens, tagging.from_iob2(tags, scheme))) + "\n"
 
 
 @cli.command()

@@ -204,6 +204,12 @@ def read_tokens(path: str | Path, encoding: str = "utf-8") -> list[Sentence]:
     return sentences
 
 
+def looks_like_conll(lines: list[str]) -> bool:
+    """Whether every non-blank line of ``lines`` (a file's first lines) reads as ``token ... TAG``."""
+    sample = [split_columns(line) for line in lines if line.strip()]
+    return bool(sample) and all(len(c) >= 2 and _is_tag(c[-1]) for c in sample)
+
+
 def read_unlabelled(path: str | Path, encoding: str = "utf-8") -> list[Sentence]:
     """Token column of a CoNLL file, or whitespace-tokenised text (one sentence per line), tags dropped.
 
@@ -211,9 +217,7 @@ def read_unlabelled(path: str | Path, encoding: str = "utf-8") -> list[Sentence]
     means CoNLL. Unlabelled target sentences for pseudo-labelling come through here.
     """
     lines = read_text(path, encoding)
-    sample = [split_columns(line) for line in lines[:200] if line.strip()]
-    looks_conll = bool(sample) and all(len(c) >= 2 and _is_tag(c[-1]) for c in sample)
-    if not looks_conll:
+    if not looks_like_conll(lines[:200]):
         return read_tokens(path, encoding)
     sentences: list[Sentence] = []
     tokens: list[str] = []
