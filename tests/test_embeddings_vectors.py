@@ -160,3 +160,21 @@ def test_cli_normalize_and_info(tmp_path):
     assert r.exit_code == 0 and "3 words x 2" in r.output and r.output.splitlines()[-1].startswith("cat: the 0.80")
     r = CliRunner().invoke(embed, ["normalize", str(src), str(out), "--spec", "sphere"])
     assert isinstance(r.exception, ZsnerError) and "sphere" in str(r.exception)
+
+
+def test_training_into_a_log_writes_a_few_lines_not_progress_updates(trained, tmp_path):
+    """`make vectors > log`: fastText's live progress (thousands of carriage-return updates) stays off a
+    log; its summary lines and zsner's remain."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    corpus = tmp_path / "en.txt"
+    corpus.write_text("\n".join(_sentences(ENG_TRAIN, 3000)) + "\n", "utf-8")
+    done = subprocess.run([sys.executable, "-m", "zsner", "embed", "train", str(corpus), str(tmp_path / "en"),
+                           "--dim", "16", "--epoch", "2", "--threads", "1"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    log = done.stdout + done.stderr
+    assert "\r" not in log and len(log.splitlines()) < 15, log[-500:]
+    assert (tmp_path / "en.vec").is_file()

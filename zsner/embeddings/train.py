@@ -3,8 +3,10 @@
 Why the library and these defaults: Bari et al. map fastText vectors (Bojanowski et al. 2017);
 training our own with the same tool keeps the sub-word model that helps rare and inflected words
 (Finnish, Arabic) and that lets ``.bin`` models give vectors for unseen words. dim 300 matches the
-public cc.LANG.300 vectors so that the recipes work with either. fastText prints its own progress
-(words/sec/thread, loss, ETA) on stderr with ``verbose=2``, so long runs are visibly alive.
+public cc.LANG.300 vectors so that the recipes work with either. On a terminal fastText prints its own
+progress (words/sec/thread, loss, ETA) with ``verbose=2``, so long runs are visibly alive; into a log
+(`make ... > log`) that progress is thousands of carriage-return updates, so there only its summary
+lines and ours are written (``verbose=1``).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ class TrainSettings:
     lr: float = 0.05
     bucket: int = 2_000_000
     thread: int = os.cpu_count() or 1
-    verbose: int = 2
+    verbose: int = -1              # -1: 2 (live progress) on a terminal, 1 (summary lines) into a file or pipe
 
 
 def _degenerate(model) -> str | None:
@@ -78,6 +80,10 @@ def train_vectors(corpus: str | Path, out_prefix: str | Path, settings: TrainSet
     t0 = time.time()
     kwargs = asdict(s)
     kwargs["minCount"] = kwargs.pop("min_count")
+    if s.verbose < 0:
+        import sys
+
+        kwargs["verbose"] = 2 if sys.stderr.isatty() else 1
     if s.maxn == 0:
         kwargs["bucket"] = 0  # no sub-words: fastText otherwise trains unused buckets and can hit NaN
     emb = None
