@@ -171,10 +171,12 @@ def test_training_into_a_log_writes_a_few_lines_not_progress_updates(trained, tm
     from conftest import REPO
 
     corpus = tmp_path / "en.txt"
-    corpus.write_text("\n".join(_sentences(ENG_TRAIN, 3000)) + "\n", "utf-8")
+    corpus.write_text("\n".join(_sentences(ENG_TRAIN, 20000)) + "\n", "utf-8")  # a few seconds of training
     done = subprocess.run([sys.executable, "-m", "zsner", "embed", "train", str(corpus), str(tmp_path / "en"),
-                           "--dim", "16", "--epoch", "2", "--threads", "1"], cwd=REPO, capture_output=True, text=True)
+                           "--dim", "16", "--epoch", "5", "--minn", "0", "--threads", "2"], cwd=REPO,
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     log = done.stdout + done.stderr
-    assert "\r" not in log and len(log.splitlines()) < 15, log[-500:]
+    # fastText writes its progress ("Progress: 1.2% words/sec/thread ...") several times a second
+    assert log.count("Progress:") <= 1 and len(log.splitlines()) < 15, log[-500:]
     assert (tmp_path / "en.vec").is_file()
