@@ -89,4 +89,11 @@ TABLE_RUNS = $(wildcard runs/table runs/table-* $(foreach l,$(CROSS_LANGS),runs/
 table: | $(INSTALLED)  ## Table 4 (Markdown + CSV) and Fig. 2 from runs/table and runs/train-X into runs/table4.*
 	$(ZSNER) table $(addprefix --runs ,$(TABLE_RUNS)) --out runs/table4
 
-.PRECIOUS: runs/train-%$(vs)/metrics.json runs/train-%$(vs)/cross-shared/metrics.json runs/train-%$(vs)/cross-augmented/metrics.json
+.PRECIOUS: runs/train-%$(vs)/metrics.json runs/train-%$(vs)/cross-shared/metrics.json runs/train-%$(vs)/cross-augmented/metrics.json runs/fig3-%$(vs).png
+
+# Figure 3 of the paper (t-SNE of NER-tagged words: monolingual vectors, mapped vectors, Cross-Shared's
+# common encoder) for a pair's Cross-Shared run: `make fig3-es` → runs/fig3-es.png (+ .csv).
+fig3-%: runs/fig3-%$(vs).png  ## Figure 3 (t-SNE, three panels) of en->% from runs/train-%/cross-shared
+	@:
+runs/fig3-%$(vs).png: runs/train-%$(vs)/cross-shared/metrics.json | $(INSTALLED)
+	$(ZSNER) cross fig3 $(<D) --out $@

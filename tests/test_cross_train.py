@@ -329,3 +329,48 @@ def test_zero_resource_runs_never_read_target_gold_tags(shared_run, tmp_path):
         return [line.split(" ")[-1] for line in (run_dir / "pseudo-labels.round0.conll").read_text().splitlines()]
 
     assert pseudo_labels(runs["seen"]) == pseudo_labels(runs["blind"])
+
+
+def test_figure3_three_panels_of_both_languages(shared_run, tmp_path):
+    """`zsner cross fig3`: a PNG and the points of three panels, both languages and every tag type; the
+    common-encoder panel reads each word's state in its own sentence (as tagging it alone does)."""
+    import csv
+
+    import torch
+
+    from zsner.cli import cli
+    from zsner.cross.bundle import load_cross
+    from zsner.cross.figure3 import TYPES, encoder_states, tagged_samples
+    from zsner.data.conll import Sentence, read_conll
+
+    _, run, _ = shared_run
+    out = tmp_path / "fig3.png"
+    result = CliRunner().invoke(cli, ["cross", "fig3", str(run), "--out", str(out), "--samples", "100"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.DictReader(open(out.with_suffix(".csv"), encoding="utf-8")))
+    panels = {r["panel"] for r in rows}
+    counts = {p: sum(r["panel"] == p for r in rows) for p in panels}
+    assert len(panels) == 3 and len(set(counts.values())) == 1  # the same words in every panel
+    assert {r["language"] for r in rows} == {"en", "es"} and {r["tag"] for r in rows} == set(TYPES)
+    per_panel = len(rows) // 3
+    assert 30 <= per_panel <= 100  # up to 10 words a tag type and language (the tiny slices lack some)
+
+    config = json.loads((run / "config.json").read_text())
+    dev = read_conll(config["target"]["dev"], scheme=config["target"]["scheme"])
+    samples = tagged_samples(dev, "es", 3, seed=1)
+    assert len({(s.kind, s.word) for s in samples}) == len(samples)
+    assert all(dev[s.sentence].tokens[s.position] == s.word for s in samples)
+    states = encoder_states(run, "es", dev, samples)
+    model, vocabs, _ = load_cross(run / "select-tgt-dev.pt")
+    alone = vocabs.batcher("es").batch([Sentence(dev[samples[0].sentence].tokens, [], 0)], [0])
+    with torch.inference_mode():
+        expected = model.encoder(alone)[0, samples[0].position].numpy()
+    assert torch.allclose(torch.from_numpy(states[0]), torch.from_numpy(expected), atol=1e-5)
+
+    augmented = tmp_path / "not-shared"
+    augmented.mkdir()
+    (augmented / "config.json").write_text(json.dumps({**config, "cross": {**config["cross"], "model": "cross-word"}}))
+    bad = CliRunner().invoke(cli, ["cross", "fig3", str(augmented)])
+    assert isinstance(bad.exception, ZsnerError) and "needs a Cross-Shared run" in str(bad.exception)

@@ -56,6 +56,28 @@ def cross_summary(pair_dir: Path) -> None:
     click.echo(f"wrote {pair_dir / 'metrics.json'}")
 
 
+@cross.command("fig3")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="PNG to write (default: runs/fig3-PAIR.png); the points' coordinates go beside it as .csv.")
+@click.option("--samples", default=1000, show_default=True, help="Tagged words in all, half per language, "
+              "spread evenly over PER, LOC, ORG, MISC and O.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the sample and of t-SNE.")
+def cross_fig3(run_dir: Path, out: Path | None, samples: int, seed: int) -> None:
+    """Figure 3 of the paper for a finished Cross-Shared RUN_DIR (e.g. runs/train-es/cross-shared): t-SNE of
+    NER-tagged words of both languages in (a) the monolingual vectors, (b) the mapped vectors and (c) the
+    model's common encoder, coloured by tag, marked by language."""
+    import json
+
+    from zsner.cross.figure3 import figure3
+
+    if out is None:
+        config = run_dir / "config.json"
+        target = json.loads(config.read_text())["target"]["language"] if config.is_file() else "x"
+        out = Path(f"runs/fig3-{target}.png")
+    click.echo(f"wrote {figure3(run_dir, out, samples, seed)}")
+
+
 @click.command("table")
 @click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True, default=[Path("runs")],
               show_default=True, help="Folder searched (recursively) for cross-lingual metrics.json files; "
