@@ -53,11 +53,21 @@ train-%-cross-word-nochar: runs/map-%$(vs)/report.json | $(INSTALLED) $(NER_DATA
 # it (target dev F1 reaches its plateau in epoch 2-3; runs/train-es/cross-shared/history.jsonl).
 # `make seeds-es` (one pair) or `make -j2 seeds CROSS_SET="--set training.threads=1"` (all, two at a time).
 TABLE_SEEDS ?= 1 2 3 4 5
+# SCHEDULE=paper: the paper's own schedule (the recipes' 30 epochs, an evaluation every 150 batches, up to 10
+# rounds of Algorithm 1) for the seed runs, into runs/table-paper/ (runs/table-KIND-paper/ with VECTORS=KIND)
+SCHEDULE ?= seed
+$(if $(filter-out seed paper,$(SCHEDULE)),$(error SCHEDULE must be seed or paper, not '$(SCHEDULE)'))
+ifeq ($(SCHEDULE),paper)
+TABLE_SCHEDULE ?=
+ts := -paper
+else
 TABLE_SCHEDULE ?= --set training.epochs=5 --set training.eval_every=100000 --set cross.rounds=3
+ts :=
+endif
 TABLE_MODELS := source-mono cross-word cross-word-nochar cross-shared cross-augmented
 # $(1) = pair, $(2) = seed: Cross-Augmented of seed s starts from Cross-Shared of seed s
-model_options.cross-augmented = --set cross.model=cross-augmented --set cross.source_model=runs/table$(vs)/$(1)/cross-shared-s$(2)
-table_run = runs/table$(vs)/$(1)/$(2)-s$(3)/metrics.json
+model_options.cross-augmented = --set cross.model=cross-augmented --set cross.source_model=runs/table$(vs)$(ts)/$(1)/cross-shared-s$(2)
+table_run = runs/table$(vs)$(ts)/$(1)/$(2)-s$(3)/metrics.json
 
 define table_seed_rules
 $(call table_run,$(1),source-mono,$(2)): $(call vector_file,en) $(call vector_file,$(1)) | $(INSTALLED) $(NER_DATA)
@@ -79,7 +89,7 @@ $(call table_group,$(1),$(2)): runs/map-$(1)$(vs)/report.json | $(INSTALLED) $(N
 endef
 $(foreach p,$(CROSS_LANGS),$(foreach s,$(TABLE_SEEDS),$(eval $(call table_group_rule,$(p),$(s)))))
 TABLE_GROUPS := $(foreach s,$(TABLE_SEEDS),$(foreach p,$(CROSS_LANGS),$(call table_group,$(p),$(s))))
-seeds: $(TABLE_GROUPS)  ## Table 4 seed runs of every pair into runs/table/ (seeds-es: one pair)
+seeds: $(TABLE_GROUPS)  ## Table 4 seed runs of every pair into runs/table/ (seeds-es: one pair; SCHEDULE=paper: the paper's)
 $(foreach p,$(CROSS_LANGS),$(eval seeds-$(p): $(foreach s,$(TABLE_SEEDS),$(call table_group,$(p),$(s)))))
 .PHONY: seeds $(addprefix seeds-,$(CROSS_LANGS)) $(TABLE_GROUPS)
 

@@ -43,6 +43,17 @@ def test_seeds_of_one_pair_train_every_model_of_table_4_once_per_seed():
     assert models[3:5] == ["cross-shared", "cross-augmented"]
 
 
+def test_the_papers_schedule_is_one_switch_with_runs_of_its_own():
+    paper = dry_run("seeds-es", "TABLE_SEEDS=2", "SCHEDULE=paper")
+    seed = dry_run("seeds-es", "TABLE_SEEDS=2")
+    assert len(paper) == len(seed) == 5
+    # the recipes' own schedule (30 epochs, evaluations every 150 batches, 10 rounds): no override
+    assert not any("training.epochs" in c or "cross.rounds" in c for c in paper)
+    assert all("training.epochs=5" in c and "cross.rounds=3" in c for c in seed)
+    assert all("--run-dir runs/table-paper/es/" in c for c in paper)
+    assert "cross.source_model=runs/table-paper/es/cross-shared-s2 " in next(c for c in paper if "cross-augmented" in c)
+
+
 def test_all_seeds_run_seed_by_seed_over_every_pair():
     commands = dry_run("seeds", "TABLE_SEEDS=1 2")
     assert len(commands) == 2 * 5 * 5
