@@ -210,13 +210,15 @@ def _predict_input(path: Path, kind: str, encoding: str, lang: str):
     if kind == "text":
         stream = lines if lines is not None else open(source, encoding=encoding)
         return read_raw_lines(stream, lang)
-    if lines is not None:
+    if lines is not None:  # the readers take a file: stdin goes through a temporary one
         import tempfile
 
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as tmp:
-            tmp.writelines(lines)
-        source, encoding = Path(tmp.name), "utf-8"
-    sentences = read_unlabelled(source, encoding) if kind == "conll" else read_tokens(source, encoding)
+        with tempfile.TemporaryDirectory() as folder:
+            source = Path(folder) / "stdin.txt"
+            source.write_text("".join(lines), encoding="utf-8")
+            sentences = read_unlabelled(source, "utf-8") if kind == "conll" else read_tokens(source, "utf-8")
+    else:
+        sentences = read_unlabelled(source, encoding) if kind == "conll" else read_tokens(source, encoding)
     return (TextSentence(s, [(-1, -1)] * len(s.tokens), " ".join(s.tokens), s.line) for s in sentences)
 
 
