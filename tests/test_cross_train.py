@@ -374,3 +374,23 @@ def test_figure3_three_panels_of_both_languages(shared_run, tmp_path):
     (augmented / "config.json").write_text(json.dumps({**config, "cross": {**config["cross"], "model": "cross-word"}}))
     bad = CliRunner().invoke(cli, ["cross", "fig3", str(augmented)])
     assert isinstance(bad.exception, ZsnerError) and "needs a Cross-Shared run" in str(bad.exception)
+
+
+def test_algorithm_1_starts_from_the_best_source_variant(shared_run, tmp_path):
+    """`zsner cross pick-source` (what make train-X and the seed runs pass to Cross-Augmented): the source
+    run with the best source-dev F1, or target-dev F1 when asked; unfinished or augmented runs are refused."""
+    from zsner.cli import cli
+
+    tmp, shared, _ = shared_run
+    word = tmp_path / "cross-word"
+    SourceTrainer(load_cross_recipe(make_recipe(tmp, "cross-word", epochs=2)), word).run_training()
+    runs = [word, shared]
+    for by in ("src-dev", "tgt-dev"):
+        scores = {run: json.loads((run / "metrics.json").read_text())["dev_f1"][by] for run in runs}
+        result = CliRunner().invoke(cli, ["cross", "pick-source", *map(str, runs), "--by", by], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert Path(result.output.strip()) == max(runs, key=lambda r: (scores[r], -runs.index(r)))
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    bad = CliRunner().invoke(cli, ["cross", "pick-source", str(shared), str(unfinished)])
+    assert isinstance(bad.exception, ZsnerError) and "has not finished" in str(bad.exception)

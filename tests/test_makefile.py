@@ -33,14 +33,15 @@ def test_seeds_of_one_pair_train_every_model_of_table_4_once_per_seed():
         assert dirs == sorted(f"runs/table/nl/{m}-s{seed}" for m in
                               ("source-mono", "cross-word", "cross-word-nochar", "cross-shared", "cross-augmented"))
         augmented = next(c for c in mine if "cross.model=cross-augmented" in c)
-        # Algorithm 1 starts from the Cross-Shared run of the same seed, not another seed's
-        assert f"cross.source_model=runs/table/nl/cross-shared-s{seed} " in augmented
+        # Algorithm 1 starts from the best (on source dev) of the same seed's three source variants
+        assert (f"cross.source_model=$(.venv/bin/zsner cross pick-source runs/table/nl/cross-word-nochar-s{seed} "
+                f"runs/table/nl/cross-word-s{seed} runs/table/nl/cross-shared-s{seed}) ") in augmented
         nochar = next(c for c in mine if "cross-word-nochar" in c)
         assert "model.use_chars=false" in nochar and "cross.model=cross-word" in nochar
     assert all("recipes/nl.toml" in c and "training.epochs=5" in c for c in commands)
-    # within a seed, Cross-Augmented runs right after the Cross-Shared run it starts from
+    # within a seed, Cross-Augmented runs right after the source variants it chooses from
     models = [c.split("cross.model=")[1].split()[0] for c in commands]
-    assert models[3:5] == ["cross-shared", "cross-augmented"]
+    assert models[4] == "cross-augmented" and sorted(models[1:4]) == ["cross-shared", "cross-word", "cross-word"]
 
 
 def test_the_papers_schedule_is_one_switch_with_runs_of_its_own():
@@ -51,7 +52,7 @@ def test_the_papers_schedule_is_one_switch_with_runs_of_its_own():
     assert not any("training.epochs" in c or "cross.rounds" in c for c in paper)
     assert all("training.epochs=5" in c and "cross.rounds=3" in c for c in seed)
     assert all("--run-dir runs/table-paper/es/" in c for c in paper)
-    assert "cross.source_model=runs/table-paper/es/cross-shared-s2 " in next(c for c in paper if "cross-augmented" in c)
+    assert "runs/table-paper/es/cross-shared-s2) " in next(c for c in paper if "cross-augmented" in c)
 
 
 def test_all_seeds_run_seed_by_seed_over_every_pair():
@@ -79,8 +80,9 @@ def _built_tree(tmp_path: Path) -> Path:
         products += [f"data/corpus/{lang}.txt", f"data/vectors/{lang}.vec"]
     products += ["data/dictionaries/en-nl.txt", "data/dictionaries/en-de.txt"]
     for pair in ("nl", "de"):
-        products += [f"runs/map-{pair}/report.json", f"runs/train-{pair}/cross-shared/metrics.json",
-                     f"runs/train-{pair}/cross-augmented/metrics.json", f"runs/train-{pair}/metrics.json"]
+        products += [f"runs/map-{pair}/report.json"]
+        products += [f"runs/train-{pair}/{stage}/metrics.json" for stage in ("cross-word-nochar", "cross-word", "cross-shared")]
+        products += [f"runs/train-{pair}/cross-augmented/metrics.json", f"runs/train-{pair}/metrics.json"]
     for age, name in enumerate(reversed(products)):  # each product newer than everything before it
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,7 @@ def test_a_replaced_gold_file_rebuilds_exactly_what_read_it(tmp_path):
     assert nl[:3] == [".venv/bin/zsner corpus build nl", ".venv/bin/zsner embed train data/corpus/nl.txt data/vectors/nl",
                       ".venv/bin/zsner map recipes/nl.toml --out runs/map-nl"]
     trains = [c for c in nl if " cross train " in c]
-    assert len(trains) == 2 and all("recipes/nl.toml" in c and "--restart" in c for c in trains)
+    assert len(trains) == 4 and all("recipes/nl.toml" in c and "--restart" in c for c in trains)
     assert not any(" de" in c or "/de" in c for c in nl)  # German read nothing Dutch
 
 
@@ -113,8 +115,10 @@ def test_a_replaced_german_test_file_reruns_the_german_runs_only(tmp_path):
     tree = _built_tree(tmp_path)
     os.utime(tree / "data/ner/conll2003/deu.testb", (2_100_000_000, 2_100_000_000))
     de = _would_run(tree, "train-nl", "train-de")
-    assert [c.split(" --run-dir ")[1] for c in de if " cross train " in c] == [
-        "runs/train-de/cross-shared", "runs/train-de/cross-augmented"]
+    assert sorted(c.split(" --run-dir ")[1] for c in de if " cross train " in c) == [
+        "runs/train-de/cross-augmented", "runs/train-de/cross-shared", "runs/train-de/cross-word",
+        "runs/train-de/cross-word-nochar"]
+    assert [c for c in de if " cross train " in c][-1].endswith("--run-dir runs/train-de/cross-augmented")
     assert all("--restart" in c for c in de if " cross train " in c)
     assert not any(" map " in c or " corpus " in c or " embed " in c for c in de)  # de vectors read no gold file
 
@@ -150,11 +154,13 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
     assert f"{vectors} --set cross.mapped_dir=runs/map-es-e5-small --set model.word_dim=" in shared
     assert shared.endswith("--run-dir runs/train-es-e5-small/cross-shared")
     [augmented] = [c for c in e5 if "cross.model=cross-augmented" in c]
-    assert "--set cross.source_model=runs/train-es-e5-small/cross-shared" in augmented
+    assert ("--set cross.source_model=$(.venv/bin/zsner cross pick-source runs/train-es-e5-small/cross-word-nochar "
+            "runs/train-es-e5-small/cross-word runs/train-es-e5-small/cross-shared)") in augmented
     assert e5[-1] == ".venv/bin/zsner cross summary runs/train-es-e5-small"
     seeds = commands("seeds-nl-s2", "VECTORS=e5-small")
     assert any(c.endswith("--run-dir runs/table-e5-small/nl/cross-augmented-s2") and
-               "cross.source_model=runs/table-e5-small/nl/cross-shared-s2" in c for c in seeds)
+               "pick-source runs/table-e5-small/nl/cross-word-nochar-s2 runs/table-e5-small/nl/cross-word-s2 "
+               "runs/table-e5-small/nl/cross-shared-s2)" in c for c in seeds)
 
     for lang in ("en", "de"):  # public files one has (their content is not read by a dry run)
         (tmp_path / f"wiki.{lang}.vec").write_text("1 1\nx 0\n")

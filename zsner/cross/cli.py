@@ -56,6 +56,19 @@ def cross_summary(pair_dir: Path) -> None:
     click.echo(f"wrote {pair_dir / 'metrics.json'}")
 
 
+@cross.command("pick-source")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--by", type=click.Choice(["src-dev", "tgt-dev"]), default="src-dev", show_default=True,
+              help="src-dev: the best source-dev F1, no target label read (zero-resource); tgt-dev: the best target-dev F1.")
+def cross_pick_source(runs: tuple[Path, ...], by: str) -> None:
+    """Print the source run among RUNS (finished Cross-Word / Cross-Shared runs) that Cross-Augmented should
+    start from: the paper starts Algorithm 1 from the best of its source variants (Table 4 caption).
+    `make train-X` and the seed runs use it: --set cross.source_model=$(zsner cross pick-source ...)."""
+    from zsner.cross.summary import best_source
+
+    click.echo(best_source(list(runs), by))
+
+
 @cross.command("fig3")
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,

@@ -47,3 +47,24 @@ def summarize(pair_dir: Path) -> dict[str, Any]:
     }
     atomic_write_text(pair_dir / "metrics.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def best_source(runs: list[Path], by: str = "src-dev") -> Path:
+    """The source run (Cross-Word without chars, Cross-Word, Cross-Shared, ...) whose selected checkpoint
+    scores best on ``by`` (``src-dev``: no target label, the zero-resource choice; ``tgt-dev``: the paper's
+    Table 4 caption), the first of equals; Algorithm 1 starts from it."""
+    if by not in ("src-dev", "tgt-dev"):
+        raise ZsnerError(f"choose the source run by src-dev or tgt-dev, not {by!r}")
+    scored = []
+    for run in map(Path, runs):
+        path = run / "metrics.json"
+        if not path.is_file():
+            raise ZsnerError("no metrics.json: the source run has not finished", run)
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        if metrics.get("model") == "cross-augmented":
+            raise ZsnerError("a Cross-Augmented run is not a source variant", run)
+        scored.append((metrics["dev_f1"][by], run))
+    if not scored:
+        raise ZsnerError("no source run to choose from")
+    best = max(score for score, _ in scored)
+    return next(run for score, run in scored if score == best)
