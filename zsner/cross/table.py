@@ -110,7 +110,7 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
         metrics["_dir"] = str(path.parent)
         variant = metrics.get("variant", metrics["model"])
         source = metrics.get("source_variant")
-        if source and source != "cross-shared":  # the paper augments Cross-Shared; others are other rows
+        if source:  # Algorithm 1 starts from the best source variant of its seed: say which, keep them apart
             variant += f" (from {source})"
         found[(metrics["pair"], variant, vector_kind(path.parent))].append(metrics)
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
