@@ -341,7 +341,7 @@ def test_figure3_three_panels_of_both_languages(shared_run, tmp_path):
 
     from zsner.cli import cli
     from zsner.cross.bundle import load_cross
-    from zsner.cross.figure3 import TYPES, encoder_states, tagged_samples
+    from zsner.cross.figure3 import TYPES, encoder_states, shared_model, tagged_samples
     from zsner.data.conll import Sentence, read_conll
 
     _, run, _ = shared_run
@@ -363,7 +363,7 @@ def test_figure3_three_panels_of_both_languages(shared_run, tmp_path):
     samples = tagged_samples(dev, "es", 3, seed=1)
     assert len({(s.kind, s.word) for s in samples}) == len(samples)
     assert all(dev[s.sentence].tokens[s.position] == s.word for s in samples)
-    states = encoder_states(run, "es", dev, samples)
+    states = encoder_states(*shared_model(run), "es", dev, samples)
     model, vocabs, _ = load_cross(run / "select-tgt-dev.pt")
     alone = vocabs.batcher("es").batch([Sentence(dev[samples[0].sentence].tokens, [], 0)], [0])
     with torch.inference_mode():

@@ -97,18 +97,6 @@ def train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str,
     click.echo(f"run directory: {run_dir}")
 
 
-def _read_input(path: Path, fmt: str, scheme: str, encoding: str, need_tags: bool):
-    from zsner.data.conll import read_conll, read_tokens, read_unlabelled
-
-    if fmt == "conll" and need_tags:
-        return read_conll(path, scheme=scheme, encoding=encoding)
-    if fmt == "conll":
-        return read_unlabelled(path, encoding)
-    if fmt == "text":
-        return read_tokens(path, encoding)
-    return read_unlabelled(path, encoding)  # auto
-
-
 @cli.command()
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=Path),
               help="A run directory (its best.pt: the target-dev choice of a cross-lingual or transfer run; "
@@ -208,8 +196,7 @@ def _predict_input(path: Path, kind: str, encoding: str, lang: str):
         sample = lines[:200] if lines is not None else _head(source, encoding, 200)
         kind = "conll" if looks_like_conll(sample) else "text"
     if kind == "text":
-        stream = lines if lines is not None else open(source, encoding=encoding)
-        return read_raw_lines(stream, lang)
+        return read_raw_lines(lines if lines is not None else _lines_of(source, encoding), lang)
     if lines is not None:  # the readers take a file: stdin goes through a temporary one
         import tempfile
 
@@ -220,6 +207,12 @@ def _predict_input(path: Path, kind: str, encoding: str, lang: str):
     else:
         sentences = read_unlabelled(source, encoding) if kind == "conll" else read_tokens(source, encoding)
     return (TextSentence(s, [(-1, -1)] * len(s.tokens), " ".join(s.tokens), s.line) for s in sentences)
+
+
+def _lines_of(path: Path, encoding: str):
+    """The lines of ``path``, read lazily; the file is closed when they are used up."""
+    with open(path, encoding=encoding) as handle:
+        yield from handle
 
 
 def _head(path: Path, encoding: str, n: int) -> list[str]:

@@ -54,14 +54,20 @@ def tagged_samples(sentences: list[Sentence], language: str, per_type: int, seed
     return out
 
 
-def encoder_states(run: Path, language: str, sentences: list[Sentence], samples: list[Sample]) -> np.ndarray:
-    """The common encoder's output at each sample, read from the run's target-dev choice."""
+def shared_model(run: Path):
+    """The run's target-dev choice (model, vocabularies), whose common encoder panel (c) reads."""
     from zsner.cross.bundle import load_cross
-    from zsner.data.batching import bucketed_batches
 
     model, vocabs, payload = load_cross(run / "select-tgt-dev.pt")
     if payload["kind"] != "source":
         raise ZsnerError("Figure 3 (c) reads a source variant's encoder (Cross-Shared), not a Cross-Augmented run", run)
+    return model, vocabs
+
+
+def encoder_states(model, vocabs, language: str, sentences: list[Sentence], samples: list[Sample]) -> np.ndarray:
+    """The common encoder's output at each sample, each read in its own sentence."""
+    from zsner.data.batching import bucketed_batches
+
     batcher = vocabs.batcher(language)
     wanted = sorted({s.sentence for s in samples})
     plain = [Sentence(sentences[i].tokens, [], sentences[i].line) for i in wanted]
@@ -104,12 +110,13 @@ def figure3(run: Path, out: Path, samples: int = 1000, seed: int = 1) -> Path:
     chosen = {lang: tagged_samples(corpora[lang], lang, per_type, seed,
                                    set(mono[lang].index) & set(mapped[lang].index)) for lang in (src, tgt)}
     points = chosen[src] + chosen[tgt]
+    model = shared_model(run)  # loaded once for both languages
     panels = {
         "(a) monolingual vectors": np.concatenate([np.stack([mono[s.language].vector(s.word) for s in chosen[lang]])
                                                    for lang in (src, tgt)]),
         "(b) mapped vectors": np.concatenate([np.stack([mapped[s.language].vector(s.word) for s in chosen[lang]])
                                               for lang in (src, tgt)]),
-        "(c) common encoder of Cross-Shared": np.concatenate([encoder_states(run, lang, corpora[lang], chosen[lang])
+        "(c) common encoder of Cross-Shared": np.concatenate([encoder_states(*model, lang, corpora[lang], chosen[lang])
                                                               for lang in (src, tgt)]),
     }
     fig, axes = plt.subplots(1, 3, figsize=(16, 5.2))
