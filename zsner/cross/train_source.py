@@ -24,12 +24,11 @@ from zsner.cross.model import network_parameters, source_config
 from zsner.cross.run import Clock, RunDirectory, Selection, evaluate, final_metrics, load_data, load_vectors_for, sgd_for
 from zsner.cross.vocab import SharedVocabularies, build_shared
 from zsner.data import tags as tagging
-from zsner.data.batching import bucketed_batches
 from zsner.data.vocab import WordNormaliser
 from zsner.model.tagger import CrfTagger
 from zsner.training import checkpoint
 from zsner.training.predict import make_batches
-from zsner.training.trainer import learning_rate, resolve_device, sgd_step, singleton_unk_mask
+from zsner.training.trainer import EpochRandom, learning_rate, resolve_device, sgd_step, singleton_unk_mask
 from zsner.utils import GracefulStop, seed_everything
 
 log = logging.getLogger("zsner.cross")
@@ -108,16 +107,14 @@ class SourceTrainer:
                  len(data.target_test), tgt, len(v.words), len(v.chars), len(v.tags), network_parameters(model),
                  sum(p.numel() for p in parameters), "; resuming" if resume else "")
 
-        rng: np.random.Generator | None = None
-        # the epoch's generator (shuffle, then singleton-UNK masks) as it stood at the checkpoint
-        epoch_rng_state = saved.get("numpy_rng") if saved is not None and state["batch"] else None
+        epoch_random = EpochRandom(recipe.base.seed, saved.get("numpy_rng") if saved is not None and state["batch"] else None)
 
         def save_state() -> None:
             # every random stream the rest of the run draws from, so that a resumed run is the same run
             checkpoint.save(self.run.path / "last.pt", {
                 "state": state, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                 "vocabularies": vocabs.to_dict(), "torch_rng": torch.get_rng_state(), "selection": selection.best,
-                "numpy_rng": rng.bit_generator.state if rng is not None else None})
+                "numpy_rng": epoch_random.state})
 
         clock = Clock(state["seconds"])
         last = {"src-dev": 0.0, "tgt-dev": 0.0}
@@ -148,17 +145,14 @@ class SourceTrainer:
                 lr = learning_rate(cfg, state["epoch"])
                 for group in optimiser.param_groups:
                     group["lr"] = lr
-                rng = np.random.default_rng([recipe.base.seed, state["epoch"]])
-                batches = bucketed_batches([len(s) for s in train], cfg.batch_size, rng)
-                if epoch_rng_state is not None:
-                    rng.bit_generator.state, epoch_rng_state = epoch_rng_state, None
+                batches = epoch_random.begin(state["epoch"], [len(s) for s in train], cfg.batch_size)
                 model.train()
                 with click.progressbar(length=len(batches), label=f"epoch {state['epoch'] + 1}/{cfg.epochs}", file=sys.stderr,
                                        item_show_func=lambda _: f"loss {state['loss']:.3f} F1 src {last['src-dev']:.1f} tgt {last['tgt-dev']:.1f}") as bar:
                     bar.update(state["batch"])
                     for index in range(state["batch"], len(batches)):
                         chosen = batches[index]
-                        unk = singleton_unk_mask(source_batcher, train, chosen, singletons, cfg.singleton_unk, rng)
+                        unk = singleton_unk_mask(source_batcher, train, chosen, singletons, cfg.singleton_unk, epoch_random.rng)
                         batch = source_batcher.batch(train, chosen, [train_tags[i] for i in chosen], unk).to(self.device)
                         loss = sgd_step(model, batch, optimiser, parameters, cfg.clip)
                         state["loss"] = 0.95 * state["loss"] + 0.05 * loss if state["step"] else loss

@@ -127,6 +127,30 @@ def build_vocabularies(recipe: Recipe, train: Sequence[Sentence], vector_words: 
     )
 
 
+class EpochRandom:
+    """The generator one epoch draws from — its batch order, then the singleton-UNK masks — seeded by
+    (seed, epoch), and resumable mid-epoch: ``state`` goes into the checkpoint, and a run resumed from it
+    continues the stream where it stood instead of drawing the masks again from the start.
+
+    Shared by the supervised loop here and the source loop of ``zsner cross train``."""
+
+    def __init__(self, seed: int, resume_state: dict | None = None):
+        self.seed, self.rng = seed, None
+        self._resume_state = resume_state  # applied to the first epoch started (the interrupted one)
+
+    def begin(self, epoch: int, lengths: list[int], batch_size: int) -> list[list[int]]:
+        """Seed the epoch's generator and return its batches."""
+        self.rng = np.random.default_rng([self.seed, epoch])
+        batches = bucketed_batches(lengths, batch_size, self.rng)
+        if self._resume_state is not None:
+            self.rng.bit_generator.state, self._resume_state = self._resume_state, None
+        return batches
+
+    @property
+    def state(self) -> dict | None:
+        return self.rng.bit_generator.state if self.rng is not None else None
+
+
 @dataclass
 class TrainState:
     """Where training stands; saved in ``last.pt`` with the weights and the optimiser."""
@@ -208,13 +232,10 @@ class Trainer:
             model = CrfTagger(recipe.model, len(vocabs.words), len(vocabs.chars), len(vocabs.tags), initial)
         model.to(self.device)
         optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, momentum=cfg.momentum)
-        # the epoch's generator (shuffle, then singleton-UNK masks) as it stood at the checkpoint
-        epoch_rng_state = None
         if resume:
             optimiser.load_state_dict(saved["optimiser"])
             torch.set_rng_state(saved["torch_rng"])
-            if state.batch:
-                epoch_rng_state = saved.get("numpy_rng")
+        epoch_random = EpochRandom(recipe.seed, saved.get("numpy_rng") if resume and state.batch else None)
 
         batcher = vocabs.batcher()
         dev_batches = make_batches(batcher, dev, cfg.eval_batch_size)
@@ -229,14 +250,12 @@ class Trainer:
             predicted = predict_batches(model, dev_batches, vocabs.tags.items, vocabs.scheme, self.device)
             return score([s.tags for s in dev], predicted).f1
 
-        rng: np.random.Generator | None = None
-
         def save_state() -> None:
             # every random stream the rest of the run draws from, so that a resumed run is the same run
             checkpoint.save(self.run_dir / "last.pt", {
                 "state": state.__dict__, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                 "vocabularies": vocabs.to_dict(), "torch_rng": torch.get_rng_state(),
-                "numpy_rng": rng.bit_generator.state if rng is not None else None})
+                "numpy_rng": epoch_random.state})
 
         started = time.perf_counter() - state.seconds
         last_f1 = state.best_f1
@@ -248,10 +267,7 @@ class Trainer:
                 lr = learning_rate(cfg, state.epoch)
                 for group in optimiser.param_groups:
                     group["lr"] = lr
-                rng = np.random.default_rng([recipe.seed, state.epoch])
-                batches = bucketed_batches([len(s) for s in train], cfg.batch_size, rng)
-                if epoch_rng_state is not None:
-                    rng.bit_generator.state, epoch_rng_state = epoch_rng_state, None
+                batches = epoch_random.begin(state.epoch, [len(s) for s in train], cfg.batch_size)
                 model.train()
                 with click.progressbar(length=len(batches), label=f"epoch {state.epoch + 1}/{cfg.epochs}",
                                        item_show_func=lambda _: f"loss {state.loss or 0:.3f} lr {lr:.4f} dev F1 {max(last_f1, 0):.2f}",
@@ -259,7 +275,7 @@ class Trainer:
                     bar.update(state.batch)
                     for index in range(state.batch, len(batches)):
                         chosen = batches[index]
-                        unk = singleton_unk_mask(batcher, train, chosen, singletons, cfg.singleton_unk, rng)
+                        unk = singleton_unk_mask(batcher, train, chosen, singletons, cfg.singleton_unk, epoch_random.rng)
                         batch = batcher.batch(train, chosen, [train_tags[i] for i in chosen], unk).to(self.device)
                         loss = sgd_step(model, batch, optimiser, parameters, cfg.clip)
                         state.loss = loss if state.loss is None else 0.95 * state.loss + 0.05 * loss
