@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from zsner.embeddings.normalize import normalize
+from zsner.mapping.neighbours import csls_topk, mean_knn_sim
 
 
 def similarity_distributions(vectors: torch.Tensor, n_words: int) -> torch.Tensor:
@@ -40,13 +41,10 @@ def similarity_seed_pairs(src: torch.Tensor, tgt: torch.Tensor, n_words: int = 4
     with its nearest source word (both directions, as VecMap's unsupervised start)."""
     n = min(n_words, src.shape[0], tgt.shape[0])
     a, b = similarity_distributions(src, n), similarity_distributions(tgt, n)
-    sim = a @ b.T
     k = min(csls_k, n)
-    radius_a = sim.topk(k, dim=1).values.mean(1)
-    radius_b = sim.topk(k, dim=0).values.mean(0)
-    csls = 2 * sim - radius_a[:, None] - radius_b[None, :]
-    forward = csls.argmax(1).numpy()
-    backward = csls.argmax(0).numpy()
+    # CSLS nearest neighbours between the two sets of distributions, each way (the mapping's own k-NN/CSLS)
+    forward = csls_topk(a, b, mean_knn_sim(b, a, k), 1)[1][:, 0].cpu().numpy()
+    backward = csls_topk(b, a, mean_knn_sim(a, b, k), 1)[1][:, 0].cpu().numpy()
     rows = np.arange(n)
     pairs = np.concatenate([np.stack([rows, forward], 1), np.stack([backward, rows], 1)])
     return np.unique(pairs, axis=0).astype(np.int64)
