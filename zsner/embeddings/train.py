@@ -10,13 +10,16 @@ lines and ours are written (``verbose=1``).
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
+from zsner.embeddings.fasttext_worker import MMAP_THRESHOLD_BYTES, PROBLEM_EXIT
 from zsner.embeddings.vectors import load_bin, write_vec
 from zsner.errors import ZsnerError
 
@@ -28,8 +31,8 @@ ATTEMPTS = 3
 class TrainSettings:
     """fastText training settings; defaults are fastText's skip-gram defaults except ``dim``=300.
 
-    No seed: the fasttext Python API does not accept one (it always uses 0), and with more than one
-    thread the result depends on scheduling anyway.
+    No seed: the fasttext Python API does not accept one (it always uses 0); with one thread a run is
+    repeatable (tests/test_embeddings_vectors.py checks it), with more it depends on scheduling anyway.
     ``min_count`` 3 (not 5): our offline corpora have 1-3M tokens, where 5 would drop many content
     words, including the rarer words of the dictionaries that evaluate the mapping.
     """
@@ -48,17 +51,25 @@ class TrainSettings:
     verbose: int = -1              # -1: 2 (live progress) on a terminal, 1 (summary lines) into a file or pipe
 
 
-def _degenerate(model) -> str | None:
-    """Why a trained model is unusable (NaN, mostly zero or exploded vectors), or None when it is fine."""
-    words = model.get_words()[:2000]
-    matrix = np.array([model.get_word_vector(w) for w in words], dtype=np.float32)
-    if not np.isfinite(matrix).all():
-        return "vectors contain NaN or infinity"
-    if (np.linalg.norm(matrix, axis=1) == 0).mean() > 0.5:
-        return "most vectors are zero"
-    if np.abs(matrix).max() > 1e3:  # healthy skip-gram vectors stay within about ±10
-        return f"vectors exploded (largest value {np.abs(matrix).max():.3g})"
-    return None
+def _train_once(corpus: Path, tmp_bin: Path, kwargs: dict) -> str | None:
+    """Train and save to ``tmp_bin`` in a child process (see ``fasttext_worker`` for why); the reason
+    it failed, or None."""
+    job = Path(f"{tmp_bin}.job.json")
+    problem_file = Path(f"{job}.problem")
+    job.write_text(json.dumps({"corpus": str(corpus), "bin": str(tmp_bin), "kwargs": kwargs}), "utf-8")
+    problem_file.unlink(missing_ok=True)
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD_BYTES))
+    try:
+        status = subprocess.run([sys.executable, "-m", "zsner.embeddings.fasttext_worker", str(job)], env=env).returncode
+        if status == PROBLEM_EXIT:
+            return problem_file.read_text("utf-8")
+        if status != 0:  # a crash, not a diverged run: retrying would only repeat it
+            raise ZsnerError(f"the fastText process failed (exit status {status}; its error is printed above)",
+                             corpus)
+        return None
+    finally:
+        job.unlink(missing_ok=True)
+        problem_file.unlink(missing_ok=True)
 
 
 def train_vectors(corpus: str | Path, out_prefix: str | Path, settings: TrainSettings | None = None, echo=print) -> dict:
@@ -66,8 +77,6 @@ def train_vectors(corpus: str | Path, out_prefix: str | Path, settings: TrainSet
 
     Returns a summary (vocabulary size, tokens, seconds) for the README/recipe records.
     """
-    import fasttext
-
     s = settings or TrainSettings()
     corpus = Path(corpus)
     if not corpus.is_file() or corpus.stat().st_size == 0:
@@ -81,31 +90,22 @@ def train_vectors(corpus: str | Path, out_prefix: str | Path, settings: TrainSet
     kwargs = asdict(s)
     kwargs["minCount"] = kwargs.pop("min_count")
     if s.verbose < 0:
-        import sys
-
         kwargs["verbose"] = 2 if sys.stderr.isatty() else 1
     if s.maxn == 0:
         kwargs["bucket"] = 0  # no sub-words: fastText otherwise trains unused buckets and can hit NaN
-    emb = None
+    bin_path = Path(f"{out_prefix}.bin")
+    tmp_bin = Path(f"{out_prefix}.bin.tmp")
     for attempt in range(1, ATTEMPTS + 1):
-        try:
-            model = fasttext.train_unsupervised(str(corpus), **kwargs)
-            problem = _degenerate(model)
-        except RuntimeError as e:  # fasttext 0.9/0.10: "Encountered NaN"
-            problem = str(e)
+        problem = _train_once(corpus, tmp_bin, kwargs)
         if problem is None:
             break
-        # Seen here on small corpora (<300k tokens): the same settings fail (an exception, or NaN /
-        # all-zero vectors without one) or succeed from run to run even with one thread; a library
-        # flake, so retry before giving up.
+        # With more than one thread the result depends on scheduling, and a run that diverges once may
+        # not the next time; so retry before giving up.
         echo(f"train: attempt {attempt}/{ATTEMPTS} failed: {problem}")
         if attempt == ATTEMPTS:
             raise ZsnerError(f"fastText training failed {ATTEMPTS} times ({problem}); try a lower --lr, "
                              "fewer epochs or more text", corpus)
     seconds = time.time() - t0
-    bin_path = Path(f"{out_prefix}.bin")
-    tmp_bin = Path(f"{out_prefix}.bin.tmp")
-    model.save_model(str(tmp_bin))
     os.replace(tmp_bin, bin_path)  # atomic, like write_vec: an interrupted run leaves no half model
     emb = load_bin(bin_path)
     write_vec(emb, Path(f"{out_prefix}.vec"))
