@@ -257,6 +257,7 @@ def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
     from zsner.compare import compare_rows, write_comparison
 
     runs = runs_dirs or tuple(p for p in (Path(f"runs/train-{pair}"), Path(f"runs/transfer-{pair}"),
+                                          *sorted(Path("runs").glob(f"selftrain-{pair}")),
                                           Path(f"runs/table/{pair}"), *sorted(Path("runs").glob(f"train-{pair}-*")),
                                           *sorted(Path("runs").glob(f"table-*/{pair}"))) if p.is_dir())
     rows = compare_rows(f"en-{pair}", runs)
@@ -274,9 +275,10 @@ def _register_stage_commands() -> None:
     from zsner.embeddings.cli import corpus, dict_group, embed
     from zsner.encoders.cli import encoders
     from zsner.mapping.cli import map_command
+    from zsner.projection.cli import stage
     from zsner.transfer.cli import transfer
 
-    for command in (embed, corpus, dict_group, map_command, cross, table, transfer, encoders):
+    for command in (embed, corpus, dict_group, map_command, cross, table, transfer, stage, encoders):
         cli.add_command(command)
 
 

@@ -178,7 +178,7 @@ def recipe_from_table(table: dict[str, Any], path: Path) -> Recipe:
     """The supervised tables of an (overridden) recipe table; the stages' own tables are left to them."""
     known = {"name", "seed", "data", "model", "training", "vectors"}
     # Tables owned by other stages (mapping, cross-lingual training) are read by those stages.
-    foreign = {"languages", "mapping", "cross", "target", "transfer"}
+    foreign = {"languages", "mapping", "cross", "target", "transfer", "stages"}
     for key in table:
         if key not in known | foreign:
             raise ZsnerError(f"unknown top-level key {key!r} (known: {', '.join(sorted(known | foreign))})", path)

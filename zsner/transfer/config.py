@@ -14,6 +14,7 @@ from typing import Any
 from zsner.data import tags as tagging
 from zsner.errors import ZsnerError
 from zsner.training.recipe import PairRecipe, _typed, read_pair
+from zsner.transfer.losses import LOSSES
 
 HEADS = ("linear", "crf")
 EMBEDDINGS = ("frozen", "sparse", "full")
@@ -52,6 +53,14 @@ class TransferConfig:
     threads: int = 0  # 0: every core
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto (bf16 where the CPU/GPU computes it natively, else fp32) | fp32 | bf16 | fp16 (CUDA)
+    loss: str = "ce"  # ce | focal | reweighted (Li et al.: (1 + p_t)^gamma CE, for pseudo-labels; linear head only)
+    gamma: float = 4.0  # the exponent of focal and re-weighted
+    # Fine-tuning on something else than [data] train (the stages of zsner.projection set these):
+    train: str = ""  # a CoNLL file (token … tag, IOB2, UTF-8) to train on instead of [data] train: pseudo-labelled target text
+    with_source: bool = False  # with `train`: mix [data] train (English) in, one shuffled set (Li et al. Table 3, rows 5-6)
+    init: str = ""  # a transfer bundle (.pt) whose weights start the run (the English model); "": the bare encoder
+    freeze_layers: int = 0  # the encoder's lowest N layers (and its embeddings) stay as they start (Li et al.: 0, 3, 6)
+    stage: str = ""  # the stage that wrote `train` (names the run's rows: selftrain-linear-reweighted)
 
 
 @dataclass
@@ -62,6 +71,8 @@ class TransferRecipe(PairRecipe):
 
     @property
     def model_name(self) -> str:
+        if self.transfer.stage:
+            return f"{self.transfer.stage}-{self.transfer.head}-{self.transfer.loss}"
         return f"transfer-{self.transfer.head}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,6 +96,11 @@ def load_transfer_recipe(path: str | Path, overrides: dict[str, Any] | None = No
         (transfer.epochs <= 0 or transfer.batch_size <= 0, "[transfer] epochs and batch_size must be positive"),
         (transfer.max_subwords < 8, "[transfer] max_subwords must be at least 8"),
         (not 0 <= transfer.warmup < 1, "[transfer] warmup is a fraction of the steps, in [0, 1)"),
+        (transfer.loss not in LOSSES, f"[transfer] loss = {transfer.loss!r} should be one of {', '.join(LOSSES)}"),
+        (transfer.loss != "ce" and transfer.head == "crf",
+         f"[transfer] loss = {transfer.loss!r} weights single words: it needs head = \"linear\""),
+        (transfer.with_source and not transfer.train, "[transfer] with_source mixes English into `train`, which is not set"),
+        (transfer.freeze_layers < 0, "[transfer] freeze_layers must be 0 or more"),
     ]
     for failed, message in checks:
         if failed:

@@ -22,6 +22,19 @@ def prepare_embeddings(model: TransferTagger, mode: str) -> None:
     table.sparse = mode == "sparse"
 
 
+def freeze_lower_layers(model: TransferTagger, layers: int) -> None:
+    """Keep the embeddings and the lowest ``layers`` layers as they start (Li et al. froze 0, 3 or 6 when
+    fine-tuning the English model on pseudo-labels: the lower layers hold what is shared across languages)."""
+    if layers <= 0:
+        return
+    blocks = getattr(getattr(model.encoder, "encoder", None), "layer", None)
+    if blocks is None or layers > len(blocks):
+        raise ValueError(f"cannot freeze {layers} layers of an encoder with {len(blocks or [])}")
+    for module in [model.encoder.embeddings, *blocks[:layers]]:
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)
+
+
 class Optimisers:
     """AdamW (dense parameters) and, for sparse embeddings, SparseAdam — stepped, scheduled and saved as one."""
 

@@ -34,6 +34,7 @@ import torch
 from zsner.data import tags as tagging
 from zsner.data.batching import bucketed_batches
 from zsner.data.conll import Sentence, read_conll
+from zsner.errors import ZsnerError
 from zsner.metrics import score
 from zsner.model.tagger import count_parameters
 from zsner.training import checkpoint
@@ -43,7 +44,7 @@ from zsner.transfer import bundle
 from zsner.transfer.config import TransferRecipe
 from zsner.transfer.features import Window, collate, encode_sentences
 from zsner.transfer.model import TransferTagger
-from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings
+from zsner.transfer.optim import Optimisers, clip_dense, freeze_lower_layers, prepare_embeddings
 from zsner.transfer.distributed import workers_from_environment
 from zsner.transfer.evaluation import Selection, run_facts, score_selections
 from zsner.encoders.precision import autocast_for, resolve_precision
@@ -78,7 +79,15 @@ def read_sets(recipe: TransferRecipe, train: bool = True) -> dict[str, list[Sent
             "target_dev": read_conll(target.dev, scheme=target.scheme, encoding=target.encoding),
             "target_test": read_conll(target.test, scheme=target.scheme, encoding=target.encoding)}
     if train:
-        sets["train"] = [s for s in english(data.train) if len(s) <= data.max_train_length]
+        if cfg.train:  # a stage's pseudo-labelled target text (zsner.projection), with or without English
+            chosen = read_conll(cfg.train, scheme="iob2", encoding="utf-8")
+            if not chosen:
+                raise ZsnerError("holds no sentence to train on", cfg.train)
+            if cfg.with_source:
+                chosen = english(data.train) + chosen
+        else:
+            chosen = english(data.train)
+        sets["train"] = [s for s in chosen if len(s) <= data.max_train_length]
         if cfg.max_train_sentences:
             sets["train"] = sets["train"][: cfg.max_train_sentences]
     if cfg.source_test:
@@ -134,11 +143,19 @@ class TransferTrainer:
         seed_everything(seed)
         sets = read_sets(self.recipe)
         train = sets["train"]
-        tags = tagging.tag_inventory(tagging.entity_types(s.tags for s in train), cfg.scheme)
+        start = bundle.read_init(cfg) if cfg.init else None
+        if start is not None:  # the tags of the model it starts from: its head's rows
+            tags = start["tags"]
+            bundle.check_tags_cover(tags, train, cfg.train or self.recipe.base.data.train)
+        else:
+            tags = tagging.tag_inventory(tagging.entity_types(s.tags for s in train), cfg.scheme)
         tag_index = {t: i for i, t in enumerate(tags)}
         tokenizer = load_tokenizer(cfg.encoder)
-        model = TransferTagger(load_encoder(cfg.encoder), len(tags), cfg.head, cfg.dropout)
+        model = TransferTagger(load_encoder(cfg.encoder), len(tags), cfg.head, cfg.dropout, cfg.loss, cfg.gamma)
+        if start is not None:
+            bundle.load_init(model, start, Path(cfg.init))
         prepare_embeddings(model, cfg.embeddings)
+        freeze_lower_layers(model, cfg.freeze_layers)
         windows, labels = self._train_windows(tokenizer, train, tag_index)
         lengths = [len(w.input_ids) for w in windows]
         per_epoch = math.ceil(len(windows) / cfg.batch_size)

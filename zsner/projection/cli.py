@@ -1,0 +1,47 @@
+"""``zsner stage NAME RECIPE``: one pseudo-labelling stage of a pair, pseudo-labels then student."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zsner.cli_options import recipe_overrides, run_options
+
+
+@click.group()
+def stage() -> None:
+    """Stages that pseudo-label target-language text with the English model and fine-tune it on the result."""
+
+
+@stage.command("selftrain")
+@click.argument("recipe", type=click.Path(path_type=Path))
+@run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/selftrain-<name>/<head>-<loss>).",
+             "stages.selftrain.min_confidence=0.9")
+def selftrain_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
+                      restart: bool) -> None:
+    """Self-training: RECIPE's [stages] teacher (a finished `zsner transfer train` run's best-src-dev.pt) tags
+    [target] unlabelled, the sentences it is sure of ([stages.selftrain] min_confidence) are kept, and a
+    student starting from the teacher is fine-tuned on them with the re-weighted loss (Li et al.), scored
+    like every transfer run (F1• and F1°). pseudo/report.json says how many sentences were kept and, where
+    the unlabelled file has gold tags (never read for training), how good the pseudo-labels are.
+    ^C saves the state; the same command resumes. Example, the CE ablation:
+    zsner stage selftrain recipes/es.toml --set stages.loss=ce
+    """
+    _run("selftrain", recipe, run_dir, seed, sets, restart)
+
+
+def _run(name: str, recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
+         restart: bool) -> None:
+    from zsner.projection.config import load_stage_recipe
+    from zsner.projection.run import run_stage
+
+    loaded = load_stage_recipe(recipe, name, recipe_overrides(sets, seed))
+    run_dir = run_dir or Path("runs") / f"{name}-{loaded.base.name}" / f"{loaded.transfer.head}-{loaded.stages.loss}"
+    metrics = run_stage(loaded, run_dir, restart)
+    report = metrics["pseudo"]
+    quality = report.get("quality", {}).get("kept")
+    click.echo(f"{loaded.pair} {name}: kept {report['kept']} of {report['sentences_in']} sentences"
+               + (f" (their pseudo-labels against gold: F1 {quality['f1']:.2f})" if quality else ""))
+    click.echo(f"{loaded.pair} {loaded.student(Path()).model_name}: target test F1• {metrics['f1_tgt_dev_selected']:.2f}"
+               f" (target-dev selected), F1° {metrics['f1_src_dev_selected']:.2f} (source-dev selected)")
+    click.echo(f"run directory: {run_dir}")
