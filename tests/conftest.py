@@ -28,3 +28,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+from transfer_fixtures import slices, tiny  # noqa: E402,F401 (fixtures; they import corpus above)

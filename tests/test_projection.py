@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from test_transfer import recipe, slices, tiny  # noqa: F401 (fixtures)
+from transfer_fixtures import recipe
 from zsner.data.conll import read_conll
 from zsner.errors import ZsnerError
 from zsner.metrics import score
@@ -25,7 +25,7 @@ pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")
-def teacher(tmp_path_factory, slices, tiny) -> Path:  # noqa: F811
+def teacher(tmp_path_factory, slices, tiny) -> Path:
     """A finished tiny transfer run (English → es): the English model every stage starts from."""
     folder = tmp_path_factory.mktemp("teacher")
     torch.set_num_threads(1)
@@ -33,7 +33,7 @@ def teacher(tmp_path_factory, slices, tiny) -> Path:  # noqa: F811
     return folder / "run"
 
 
-def stage_recipe(tmp: Path, slices, tiny, teacher_run: Path, **stages) -> Path:  # noqa: F811
+def stage_recipe(tmp: Path, slices, tiny, teacher_run: Path, **stages) -> Path:
     path = recipe(tmp, slices, tiny)
     settings = {"teacher": str(teacher_run / "best-src-dev.pt"), "epochs": 1.0, "lr": 1e-3, **stages}
     selftrain = settings.pop("selftrain", {})
@@ -44,7 +44,6 @@ def stage_recipe(tmp: Path, slices, tiny, teacher_run: Path, **stages) -> Path: 
 
 
 def _teacher_labels(teacher: Path, sentences):
-    from zsner.encoders.loading import load_tokenizer  # noqa: F401 (the bundle loads its own)
     from zsner.transfer.bundle import model_from_payload
     from zsner.transfer.predict import encode_corpus, predict_with_confidence
 
@@ -54,7 +53,7 @@ def _teacher_labels(teacher: Path, sentences):
     return predict_with_confidence(model, corpus, payload["tags"], payload["scheme"])
 
 
-def test_selftrain_labels_the_unlabelled_text_reports_and_trains_a_student(tmp_path, slices, tiny, teacher,  # noqa: F811
+def test_selftrain_labels_the_unlabelled_text_reports_and_trains_a_student(tmp_path, slices, tiny, teacher,
                                                                            one_torch_thread):
     loaded = load_stage_recipe(stage_recipe(tmp_path, slices, tiny, teacher, selftrain={"min_confidence": 0.5}),
                                "selftrain")
@@ -88,7 +87,7 @@ def test_selftrain_labels_the_unlabelled_text_reports_and_trains_a_student(tmp_p
         run_stage(other, run)
 
 
-def test_a_student_that_does_not_move_is_its_teacher(tmp_path, slices, tiny, teacher, one_torch_thread):  # noqa: F811
+def test_a_student_that_does_not_move_is_its_teacher(tmp_path, slices, tiny, teacher, one_torch_thread):
     """The student starts from the teacher's weights (encoder and head): with a step size of 1e-12 it tags the
     target test set exactly as the teacher does, and its bundles hold the teacher's weights it never trained."""
     path = stage_recipe(tmp_path, slices, tiny, teacher, lr=1e-12, head_lr=1e-12, freeze_layers=1, epochs=0.5)
@@ -106,7 +105,7 @@ def test_a_student_that_does_not_move_is_its_teacher(tmp_path, slices, tiny, tea
         torch.testing.assert_close(student[name], taught[name], rtol=0, atol=0)
 
 
-def test_freezing_layers_keeps_them_and_trains_the_rest(tmp_path, slices, tiny, teacher, one_torch_thread):  # noqa: F811
+def test_freezing_layers_keeps_them_and_trains_the_rest(tmp_path, slices, tiny, teacher, one_torch_thread):
     path = stage_recipe(tmp_path, slices, tiny, teacher, freeze_layers=1, lr=1e-2, epochs=0.5)
     run_stage(load_stage_recipe(path, "selftrain"), tmp_path / "frozen")
     student = torch.load(tmp_path / "frozen/last.pt", weights_only=False)["model"]
@@ -116,7 +115,7 @@ def test_freezing_layers_keeps_them_and_trains_the_rest(tmp_path, slices, tiny, 
     assert any(v for k, v in moved.items() if ".layer.1." in k)
 
 
-def test_the_report_counts_what_was_kept_and_scores_it_against_gold(slices):  # noqa: F811
+def test_the_report_counts_what_was_kept_and_scores_it_against_gold(slices):
     """Gold Spanish sentences as pseudo-labels, every other one's entities erased and dropped: the kept half
     scores 100, all of them score precision 100 and the recall of the entities left."""
     from collections import Counter
@@ -145,7 +144,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "zsner", *args], cwd=REPO, capture_output=True, text=True)
 
 
-def test_bad_stage_input_is_one_line(tmp_path, slices, tiny, teacher):  # noqa: F811
+def test_bad_stage_input_is_one_line(tmp_path, slices, tiny, teacher):
     cases = [({"teacher": str(tmp_path / "nowhere.pt")}, "the model to start from is not there"),
              ({"teacher": str(teacher)}, "is a folder; name one of its bundles"),
              ({"loss": "hinge"}, "[stages] loss = 'hinge' should be one of ce, focal, reweighted"),

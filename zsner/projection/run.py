@@ -8,7 +8,6 @@ file how many sentences the stage kept, how good their labels were, and what the
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path

@@ -1,0 +1,23 @@
+# Pseudo-labelling stages (zsner.projection; issue 12): each labels target-language text with the pair's finished
+# model-transfer run (mk/transfer.mk) and fine-tunes it on the result; each is a row of `make compare-X`.
+# `make selftrain-es`: the transfer run labels [target] unlabelled (the embedding baseline's D_T), a student starting
+# from it learns from the labels with Li et al.'s re-weighted loss (runs/selftrain-es/linear-reweighted);
+# `make selftrain-es-ce` the same with plain cross-entropy (Li et al.'s Table 3 ablation).
+# extra `zsner stage` options, e.g. STAGE_SET="--set stages.selftrain.min_confidence=0.9"
+STAGE_SET ?=
+stage_command = $(ZSNER) stage $(1) recipes/$*.toml --seed $(SEED) $(STAGE_SET) --set stages.loss=$(2) $(restart_if_stale) --run-dir $(@D)
+
+selftrain-%: runs/selftrain-%/linear-reweighted/metrics.json  ## self-training en->% on the transfer run's labels of the target's unlabelled text
+	@:
+
+selftrain-%-ce: runs/selftrain-%/linear-ce/metrics.json  ## the same with cross-entropy instead of the re-weighted loss
+	@:
+
+# Redone from scratch when the teacher (the transfer run) or a gold file was replaced.
+runs/selftrain-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call stage_command,selftrain,reweighted)
+
+runs/selftrain-%/linear-ce/metrics.json: runs/transfer-%/linear/metrics.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call stage_command,selftrain,ce)
+
+.PRECIOUS: runs/selftrain-%/linear-reweighted/metrics.json runs/selftrain-%/linear-ce/metrics.json
