@@ -14,6 +14,7 @@ import torch
 from conftest import REPO
 from transfer_fixtures import recipe
 from zsner.data.conll import read_conll
+from zsner.data.tags import iob1_to_iob2
 from zsner.errors import ZsnerError
 from zsner.metrics import score
 from zsner.projection.config import load_stage_recipe
@@ -67,7 +68,9 @@ def test_selftrain_labels_the_unlabelled_text_reports_and_trains_a_student(tmp_p
     assert report["sentences_in"] == len(gold) and report["kept"] == kept.count(True)
     assert report["dropped"] == {"low_confidence": kept.count(False)}
     written = read_conll(run / "pseudo/labels.conll")
-    assert [s.tags for s in written] == [t for t, keep in zip(tags, kept) if keep]  # the teacher's tags, kept ones
+    valid = [iob1_to_iob2(t) for t in tags]  # an entity the head opened with I- is read as conlleval reads it
+    assert [s.tags for s in written] == [t for t, keep in zip(valid, kept) if keep]  # the teacher's tags, kept ones
+    assert report["repaired_tags"] == sum(a != b for v, t in zip(valid, tags) for a, b in zip(v, t))
     # quality: the pseudo-labels scored against the gold tags the stage never trained on
     expected = score([g.tags for g in gold], tags)
     assert report["quality"]["all"]["f1"] == pytest.approx(expected.f1, abs=0.01)
@@ -138,6 +141,8 @@ def test_the_report_counts_what_was_kept_and_scores_it_against_gold(slices):
     assert scores["all"]["precision"] == 100.0 and scores["all"]["recall"] == pytest.approx(100 * left, abs=0.01)
     with pytest.raises(ValueError, match="reason"):
         PseudoLabels("test", labelled, kept, Counter())
+    opened_with_i = PseudoLabels("test", [Sentence(["a", "b", "c"], ["I-PER", "I-LOC", "O"])], [True])
+    assert opened_with_i.sentences[0].tags == ["B-PER", "B-LOC", "O"] and opened_with_i.report()["repaired_tags"] == 2
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

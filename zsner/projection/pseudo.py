@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from zsner.data.conll import Sentence, write_conll
+from zsner.data.tags import iob1_to_iob2
 from zsner.errors import ZsnerError
 from zsner.metrics import chunks, score
 from zsner.utils import atomic_write_json
@@ -39,6 +40,15 @@ class PseudoLabels:
             raise ValueError("one keep flag per sentence")
         if sum(self.dropped.values()) != self.kept.count(False):
             raise ValueError("every dropped sentence needs a reason")
+        # A linear head may open an entity with I- (illegal in IOB2). Written as it is, the file would be
+        # repaired by every reader with a warning per line; here it is read the way conlleval reads it
+        # (an I- that continues nothing opens an entity) once, and the count goes in the report.
+        repaired = 0
+        for sentence in self.sentences:
+            valid = iob1_to_iob2(sentence.tags)
+            repaired += sum(a != b for a, b in zip(valid, sentence.tags))
+            sentence.tags = valid
+        self.facts = {**self.facts, "repaired_tags": repaired}
 
     def kept_sentences(self) -> list[Sentence]:
         return [s for s, keep in zip(self.sentences, self.kept) if keep]
