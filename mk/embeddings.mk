@@ -55,3 +55,15 @@ dictionaries: $(DICT_FILES)  ## MUSE-format bilingual dictionaries from FreeDict
 
 data/dictionaries/%.txt: | $(INSTALLED) $(DICTS_STAMP)
 	$(ZSNER) dictionary build $*
+
+# Parallel text for the projection stages (zsner/embeddings/parallel.py): `make parallel-es` pairs the
+# LibreOffice help's paragraphs by element id (es de nl fi); `make parallel-es-bible` the SWORD Bibles' verses (es).
+parallel-%: data/parallel/en-%.libreoffice.tsv  ## English-target paragraph pairs of the LibreOffice help (es de nl fi)
+	@:
+parallel-%-bible: data/parallel/en-%.bible.tsv  ## English-target verse pairs of the SWORD Bibles (es)
+	@:
+data/parallel/en-%.libreoffice.tsv: | $(INSTALLED) $(SOURCES_STAMP)
+	$(ZSNER) corpus parallel $* --source libreoffice --out $@
+data/parallel/en-%.bible.tsv: | $(INSTALLED) $(SOURCES_STAMP)
+	$(ZSNER) corpus parallel $* --source bible --out $@
+.PRECIOUS: data/parallel/en-%.libreoffice.tsv data/parallel/en-%.bible.tsv

@@ -176,6 +176,24 @@ def corpus_build(lang: str, extra: tuple[Path, ...], out_dir: Path) -> None:
     build_corpus(lang, out_dir, extra, echo=_echo)
 
 
+@corpus.command("parallel")
+@click.argument("lang")
+@click.option("--source", type=click.Choice(["libreoffice", "bible"]), default="libreoffice", show_default=True,
+              help="libreoffice: help paragraphs paired by element id (es, de, nl, fi); bible: SWORD verses (es)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="the TSV file [default: data/parallel/en-LANG.SOURCE.tsv]")
+@click.option("--max-tokens", default=100, show_default=True, help="drop pairs with more tokens on either side")
+@click.option("--limit", default=0, show_default=True, help="stop after this many pairs (0 = all)")
+def corpus_parallel(lang: str, source: str, out: Path | None, max_tokens: int, limit: int) -> None:
+    """English-LANG parallel text for label projection: one pair a line, `english tokens<TAB>LANG
+    tokens`, both sides tokenised as the CoNLL files are; the counts and the reasons pairs were
+    dropped go to OUT.report.json."""
+    from zsner.embeddings.parallel import build_parallel, summary_line
+
+    report = build_parallel(lang, source, out, max_tokens=max_tokens, limit=limit)
+    click.echo(summary_line(report))
+
+
 @click.group("dictionary")
 def dict_group() -> None:
     """Bilingual dictionaries (MUSE format) for evaluating the cross-lingual mapping."""
