@@ -21,3 +21,13 @@ runs/selftrain-%/linear-ce/metrics.json: runs/transfer-%/linear/metrics.json $$(
 	$(call stage_command,selftrain,ce)
 
 .PRECIOUS: runs/selftrain-%/linear-reweighted/metrics.json runs/selftrain-%/linear-ce/metrics.json
+
+# `make wordalign-es`: the transfer run tags the English side of the pair's parallel text (mk/embeddings.mk:
+# parallel-X), eflomal aligns the words, the entities are projected, a student learns from the target sides.
+wordalign-%: runs/wordalign-%/linear-reweighted/metrics.json  ## alignment-based projection en->% over parallel text (es de nl fi)
+	@:
+
+runs/wordalign-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.json data/parallel/en-%.libreoffice.tsv $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call stage_command,wordalign,reweighted)
+
+.PRECIOUS: runs/wordalign-%/linear-reweighted/metrics.json

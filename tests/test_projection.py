@@ -13,7 +13,7 @@ import torch
 
 from conftest import REPO
 from transfer_fixtures import recipe
-from zsner.data.conll import read_conll
+from zsner.data.conll import Sentence, read_conll
 from zsner.data.tags import iob1_to_iob2
 from zsner.errors import ZsnerError
 from zsner.metrics import score
@@ -164,3 +164,49 @@ def test_bad_stage_input_is_one_line(tmp_path, slices, tiny, teacher):
     crf = stage_recipe(tmp_path, slices, tiny, teacher)
     with pytest.raises(ZsnerError, match="needs \\[transfer\\] head"):
         load_stage_recipe(crf, "selftrain", {"transfer.head": "crf"})
+
+
+@pytest.fixture(scope="module")
+def parallel_es(tmp_path_factory) -> Path:
+    """Real en-es pairs: three LibreOffice help pages paired by element id (skipped without the help)."""
+    from zsner.embeddings import sources
+    from zsner.embeddings.parallel import build_parallel
+
+    why = sources._missing_libreoffice("es")
+    if why:
+        pytest.skip(why)
+    pytest.importorskip("eflomal")
+    out = tmp_path_factory.mktemp("parallel") / "en-es.tsv"
+    build_parallel("es", "libreoffice", out, only=["text/swriter/guide/anchor_object.html",
+                                                   "text/shared/guide/insert_bitmap.html",
+                                                   "text/scalc/guide/cellstyle_by_formula.html"])
+    return out
+
+
+def test_wordalign_projects_each_english_entity_once_or_drops_the_pair(tmp_path, slices, tiny, teacher, parallel_es,
+                                                                       one_torch_thread):
+    """Every kept pair carries exactly the English side's entities (one target span each, same types); every
+    dropped pair is counted with its reason; the student trains on the kept target sides."""
+    from collections import Counter
+
+    from zsner.metrics import chunks
+    from zsner.projection import wordalign_stage
+    from zsner.projection.wordalign import read_parallel
+
+    path = stage_recipe(tmp_path, slices, tiny, teacher, epochs=0.5)
+    loaded = load_stage_recipe(path, "wordalign", {"stages.wordalign.parallel": str(parallel_es)})
+    labels = wordalign_stage.label(loaded, torch.device("cpu"))
+    pairs = read_parallel(parallel_es)
+    english, _ = _teacher_labels(teacher, [Sentence(en) for en, _ in pairs])
+    assert len(labels.sentences) == len(pairs) > 20 and labels.facts["english_entities"] > 0
+    for (en, target), en_tags, sentence, keep in zip(pairs, english, labels.sentences, labels.kept):
+        assert sentence.tokens == target
+        if keep:
+            assert Counter(kind for kind, _, _ in chunks(sentence.tags)) == Counter(kind for kind, _, _ in chunks(en_tags))
+        else:
+            assert set(sentence.tags) == {"O"}
+    assert sum(labels.dropped.values()) == labels.kept.count(False)
+    assert set(labels.dropped) <= {"unaligned_entity", "overlapping_entities"}
+    metrics = run_stage(loaded, tmp_path / "wordalign")
+    assert metrics["model"] == "wordalign-linear-reweighted" and "quality" not in metrics["pseudo"]
+    assert metrics["pseudo"]["kept"] == len(read_conll(tmp_path / "wordalign/pseudo/labels.conll"))

@@ -248,6 +248,7 @@ def _format_prediction(item, tags: list[str], fmt: str, scheme: str) -> str:
 @click.argument("pair")
 @click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True,
               help="Folder searched for run metrics (default: runs/train-PAIR, runs/transfer-PAIR, runs/selftrain-PAIR, "
+                   "runs/wordalign-PAIR, "
                    "runs/table/PAIR, and the same of every vector kind: runs/train-PAIR-KIND, runs/table-KIND/PAIR).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output prefix (default: runs/compare-PAIR).")
 def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
@@ -257,7 +258,7 @@ def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
     from zsner.compare import compare_rows, write_comparison
 
     runs = runs_dirs or tuple(p for p in (Path(f"runs/train-{pair}"), Path(f"runs/transfer-{pair}"),
-                                          Path(f"runs/selftrain-{pair}"),
+                                          Path(f"runs/selftrain-{pair}"), Path(f"runs/wordalign-{pair}"),
                                           Path(f"runs/table/{pair}"), *sorted(Path("runs").glob(f"train-{pair}-*")),
                                           *sorted(Path("runs").glob(f"table-*/{pair}"))) if p.is_dir())
     rows = compare_rows(f"en-{pair}", runs)

@@ -30,6 +30,22 @@ def selftrain_command(recipe: Path, run_dir: Path | None, seed: int | None, sets
     _run("selftrain", recipe, run_dir, seed, sets, restart)
 
 
+@stage.command("wordalign")
+@click.argument("recipe", type=click.Path(path_type=Path))
+@run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/wordalign-<name>/<head>-<loss>).",
+             "stages.wordalign.max_pairs=10000")
+def wordalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
+                      restart: bool) -> None:
+    """Alignment-based projection: RECIPE's [stages] teacher tags the English side of [stages.wordalign]
+    parallel (`make parallel-X` builds it from the LibreOffice help), eflomal aligns the words, each English
+    entity is copied onto the target words it is aligned to (pairs with an unaligned or overlapping entity
+    are dropped and counted), and a student starting from the teacher is fine-tuned on the target sides.
+    pseudo/report.json counts pairs kept, dropped by reason and entities per type. ^C saves the state; the
+    same command resumes. Example: zsner stage wordalign recipes/es.toml --set stages.wordalign.max_pairs=10000
+    """
+    _run("wordalign", recipe, run_dir, seed, sets, restart)
+
+
 def _run(name: str, recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
          restart: bool) -> None:
     from zsner.projection.config import load_stage_recipe
@@ -40,7 +56,8 @@ def _run(name: str, recipe: Path, run_dir: Path | None, seed: int | None, sets: 
     metrics = run_stage(loaded, run_dir, restart)
     report = metrics["pseudo"]
     quality = report.get("quality", {}).get("kept")
-    click.echo(f"{loaded.pair} {name}: kept {report['kept']} of {report['sentences_in']} sentences"
+    click.echo(f"{loaded.pair} {name}: kept {report['kept']} of {report['sentences_in']} sentences, "
+               f"{sum(report['entities'].values())} entities"
                + (f" (their pseudo-labels against gold: F1 {quality['f1']:.2f})" if quality else ""))
     click.echo(f"{loaded.pair} {loaded.student(Path()).model_name}: target test F1• {metrics['f1_tgt_dev_selected']:.2f}"
                f" (target-dev selected), F1° {metrics['f1_src_dev_selected']:.2f} (source-dev selected)")

@@ -26,6 +26,15 @@ class SelfTrainConfig:
 
 
 @dataclass
+class WordAlignConfig:
+    """``[stages.wordalign]``: the English side of parallel text tagged by the teacher, projected through
+    eflomal's word alignments onto the target side."""
+
+    parallel: str = ""  # `english tokens<TAB>target tokens` lines (make parallel-X: data/parallel/en-X.libreoffice.tsv)
+    max_pairs: int = 0  # 0: every pair; else the first N
+
+
+@dataclass
 class StagesConfig:
     """Teacher and student of every stage (Li et al. §4: fine-tune the English model on the pseudo-labels,
     1 epoch, re-weighted loss)."""
@@ -40,6 +49,7 @@ class StagesConfig:
     head_lr: float = 0.0  # 0: the same as lr from the teacher (its head is trained), [transfer] head_lr from the encoder
     freeze_layers: int = 0
     selftrain: SelfTrainConfig = field(default_factory=SelfTrainConfig)
+    wordalign: WordAlignConfig = field(default_factory=WordAlignConfig)
 
 
 @dataclass
@@ -64,7 +74,7 @@ class StageRecipe(TransferRecipe):
         return dataclasses.replace(self, transfer=transfer)
 
 
-STAGES = ("selftrain",)
+STAGES = ("selftrain", "wordalign")
 
 
 def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | None = None) -> StageRecipe:
@@ -77,8 +87,9 @@ def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | 
 
     table = dict(read_table(path, overrides).get("stages", {}))
     selftrain = _typed(SelfTrainConfig, table.pop("selftrain", {}), path, "stages.selftrain")
+    wordalign = _typed(WordAlignConfig, table.pop("wordalign", {}), path, "stages.wordalign")
     stages = _typed(StagesConfig, table, path, "stages")
-    stages.selftrain = selftrain
+    stages.selftrain, stages.wordalign = selftrain, wordalign
     checks = [
         (not stages.teacher, "[stages] teacher is not set (a finished transfer run's best-src-dev.pt)"),
         (stages.init not in INITS, f"[stages] init = {stages.init!r} should be one of {', '.join(INITS)}"),
@@ -87,6 +98,8 @@ def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | 
          f"[stages] loss = {stages.loss!r} weights single words: it needs [transfer] head = \"linear\""),
         (stages.epochs <= 0 or stages.lr <= 0, "[stages] epochs and lr must be positive"),
         (not 0 <= selftrain.min_confidence <= 1, "[stages.selftrain] min_confidence is a probability, in [0, 1]"),
+        (stage == "wordalign" and not wordalign.parallel,
+         "[stages.wordalign] parallel is not set (a parallel text file: make parallel-X builds one)"),
     ]
     for failed, message in checks:
         if failed:

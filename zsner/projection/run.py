@@ -15,7 +15,7 @@ from typing import Any
 
 from zsner.data.conll import Sentence, read_conll
 from zsner.errors import ZsnerError
-from zsner.projection import pseudo, selftrain
+from zsner.projection import pseudo, selftrain, wordalign_stage
 from zsner.projection.config import StageRecipe
 from zsner.training.rundir import RunDirectory
 from zsner.training.trainer import resolve_device
@@ -24,7 +24,8 @@ from zsner.utils import atomic_write_json
 
 log = logging.getLogger("zsner.projection")
 
-LABELLERS = {"selftrain": selftrain.label}
+LABELLERS = {"selftrain": selftrain.label, "wordalign": wordalign_stage.label}
+GOLD = {"selftrain": True, "wordalign": False}  # whether the labelled sentences may have gold tags to score against
 
 
 def gold_of(recipe: StageRecipe, labelled: list[Sentence]) -> list[Sentence] | None:
@@ -56,7 +57,8 @@ def run_stage(recipe: StageRecipe, run_dir: Path, restart: bool = False) -> dict
         directory.attach_log(device)
         try:
             labels = LABELLERS[recipe.stage](recipe, device)
-            report = pseudo.write(labels, folder, gold_of(recipe, labels.sentences))
+            gold = gold_of(recipe, labels.sentences) if GOLD[recipe.stage] else None
+            report = pseudo.write(labels, folder, gold)
         finally:
             directory.detach_log()
         quality = report.get("quality", {})

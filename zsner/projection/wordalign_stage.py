@@ -1,0 +1,58 @@
+"""Alignment-based projection: the English model tags the English side of parallel text, eflomal aligns the
+words, and every English entity is copied onto the target words it is aligned to (zsner.projection.wordalign).
+
+The classic annotation-projection baseline, and the first half of Li et al.'s pipeline (their entity
+alignment model learns from such projections). A pair is dropped when an English entity has no aligned
+target word or two projected entities overlap (Li et al. drop the same two cases); pairs without an English
+entity are kept with all-O tags. Parallel text here has no gold tags, so the report counts entities, not
+their quality. eflomal cannot be seeded: labelling again from scratch gives slightly different links, and
+the labels written to ``pseudo/`` are what a run (and its resume) trains on.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from zsner.data.conll import Sentence
+from zsner.encoders.precision import autocast_for
+from zsner.metrics import chunks
+from zsner.projection.config import StageRecipe
+from zsner.projection.pseudo import PseudoLabels
+from zsner.projection.wordalign import align, project, read_parallel
+from zsner.transfer.bundle import model_from_payload, read_checked
+from zsner.transfer.predict import encode_corpus, predict_with_confidence
+
+log = logging.getLogger("zsner.projection")
+
+
+def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
+    """Tag, align and project every pair of ``[stages.wordalign] parallel``."""
+    teacher, cfg = Path(recipe.stages.teacher), recipe.stages.wordalign
+    started = time.perf_counter()
+    pairs = read_parallel(cfg.parallel, cfg.max_pairs)
+    payload = read_checked(teacher, recipe.transfer)
+    model, tokenizer = model_from_payload(payload, teacher, device)
+    english = [Sentence(list(en)) for en, _ in pairs]
+    log.info("wordalign: the teacher %s tags the English side of %d pairs of %s", teacher, len(pairs), cfg.parallel)
+    corpus = encode_corpus(tokenizer, english, payload["max_subwords"], recipe.transfer.eval_batch_size, "English side")
+    english_tags, _ = predict_with_confidence(model, corpus, payload["tags"], payload["scheme"], device,
+                                              autocast_for(recipe.transfer.precision, device))
+    log.info("wordalign: aligning %d pairs with eflomal", len(pairs))
+    links = align(pairs)
+    sentences, kept, dropped = [], [], Counter()
+    for (_, target), tags, pair_links in zip(pairs, english_tags, links):
+        projected, reason = project(tags, len(target), pair_links)
+        kept.append(projected is not None)
+        if projected is None:
+            dropped[reason] += 1
+        sentences.append(Sentence(list(target), projected or ["O"] * len(target)))
+    seconds = time.perf_counter() - started
+    log.info("wordalign: kept %d of %d pairs in %.0f s (dropped: %s)", kept.count(True), len(kept), seconds,
+             dict(dropped) or "none")
+    return PseudoLabels("wordalign", sentences, kept, dropped,
+                        {"teacher": str(teacher), "source": cfg.parallel, "seconds": round(seconds, 1),
+                         "english_entities": sum(len(chunks(t)) for t in english_tags)})
