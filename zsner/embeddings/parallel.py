@@ -162,13 +162,18 @@ def libreoffice_pairs(lang: str, pages: Iterable[str] | None = None,
                 yield en, tgt
 
 
-def _check_libreoffice(lang: str) -> None:
-    if lang not in LO_LANGS:
-        raise ZsnerError(f"the LibreOffice help has no {lang!r} translation here; it has: {', '.join(LO_LANGS)}")
+def _require(source: str, lang: str, langs: Sequence[str], missing) -> None:
+    """One-line errors for a language ``source`` does not have or an uninstalled side (``missing(lang)``)."""
+    if lang not in langs:
+        raise ZsnerError(f"{source} has no {lang!r} text here; it has: {', '.join(langs)}")
     for side in ("en", lang):
-        why = _missing_libreoffice(side)
+        why = missing(side)
         if why:
-            raise ZsnerError(f"LibreOffice help: {why}")
+            raise ZsnerError(f"{source}: {why}")
+
+
+def _check_libreoffice(lang: str) -> None:
+    _require("LibreOffice help", lang, LO_LANGS, _missing_libreoffice)
 
 
 # --- SWORD Bibles: verses keyed by reference ------------------------------------------------------
@@ -274,12 +279,7 @@ def bible_books(lang: str, english: str | None = None) -> list[str]:
 
 def _bible_modules(lang: str, english: str | None) -> tuple[str, str]:
     """The (English, target) module names, after checking that ``lang`` has a Bible and both are here."""
-    if lang not in BIBLE_LANGS:
-        raise ZsnerError(f"no SWORD Bible in {lang!r} here; the Bible source has: {', '.join(BIBLE_LANGS)}")
-    for side in ("en", lang):
-        why = _missing_sword(side)
-        if why:
-            raise ZsnerError(f"SWORD Bible: {why}")
+    _require("SWORD Bible", lang, BIBLE_LANGS, _missing_sword)
     if english is None:  # the first installed of the preferred English modules (WEB: modern English)
         ztext = sources.SWORD_DIR / "modules/texts/ztext"
         installed = [m for m in SWORD_MODULES["en"] if (ztext / m.lower()).is_dir() or (ztext / m).is_dir()]
