@@ -19,7 +19,9 @@ def stage() -> None:
              "stages.selftrain.min_confidence=0.9")
 def selftrain_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
                       restart: bool) -> None:
-    """Self-training: RECIPE's [stages] teacher (a finished `zsner transfer train` run's best-src-dev.pt) tags
+    """Self-training on the English model's labels of target text.
+
+    RECIPE's [stages] teacher (a finished `zsner transfer train` run's best-src-dev.pt) tags
     [target] unlabelled, the sentences it is sure of ([stages.selftrain] min_confidence) are kept, and a
     student starting from the teacher is fine-tuned on them with the re-weighted loss (Li et al.), scored
     like every transfer run (F1• and F1°). pseudo/report.json says how many sentences were kept and, where
@@ -36,7 +38,9 @@ def selftrain_command(recipe: Path, run_dir: Path | None, seed: int | None, sets
              "stages.wordalign.max_pairs=10000")
 def wordalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
                       restart: bool) -> None:
-    """Alignment-based projection: RECIPE's [stages] teacher tags the English side of [stages.wordalign]
+    """Project English labels through aligned parallel text.
+
+    RECIPE's [stages] teacher tags the English side of [stages.wordalign]
     parallel (`make parallel-X` builds it from the LibreOffice help), eflomal aligns the words, each English
     entity is copied onto the target words it is aligned to (pairs with an unaligned or overlapping entity
     are dropped and counted), and a student starting from the teacher is fine-tuned on the target sides.
