@@ -139,6 +139,21 @@ def test_transfer_targets_train_or_retarget():
     assert " transfer retarget runs/transfer-es/linear recipes/fi.toml " in retarget
 
 
+def test_stage_targets_build_teacher_and_parallel_text_first():
+    result = subprocess.run(["make", "--dry-run", "--always-make", "selftrain-nl", "selftrain-nl-ce", "wordalign-fi"],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = [" ".join(word for word in line.split() if word != "--restart") for line in result.stdout.splitlines()]
+    position = {what: next(i for i, line in enumerate(lines) if what in line) for what in (
+        "transfer train recipes/nl.toml", "stage selftrain recipes/nl.toml", "stages.loss=ce",
+        "corpus parallel fi --source libreoffice", "transfer train recipes/fi.toml", "stage wordalign recipes/fi.toml")}
+    assert position["transfer train recipes/nl.toml"] < position["stage selftrain recipes/nl.toml"]
+    assert position["corpus parallel fi --source libreoffice"] < position["stage wordalign recipes/fi.toml"]
+    assert position["transfer train recipes/fi.toml"] < position["stage wordalign recipes/fi.toml"]
+    assert lines[position["stages.loss=ce"]].endswith("--run-dir runs/selftrain-nl/linear-ce")
+    assert lines[position["stage wordalign recipes/fi.toml"]].endswith(
+        "--set stages.loss=reweighted --run-dir runs/wordalign-fi/linear-reweighted")
+
+
 def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_path):
     def commands(*args: str) -> list[str]:
         result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
