@@ -210,3 +210,20 @@ def test_wordalign_projects_each_english_entity_once_or_drops_the_pair(tmp_path,
     metrics = run_stage(loaded, tmp_path / "wordalign")
     assert metrics["model"] == "wordalign-linear-reweighted" and "quality" not in metrics["pseudo"]
     assert metrics["pseudo"]["kept"] == len(read_conll(tmp_path / "wordalign/pseudo/labels.conll"))
+
+
+def test_the_student_trains_on_the_pseudo_labels_with_or_without_english(tmp_path, slices, tiny, teacher):
+    from zsner.transfer.trainer import read_sets
+
+    for with_source in (False, True):
+        loaded = load_stage_recipe(stage_recipe(tmp_path, slices, tiny, teacher, with_source=with_source), "selftrain")
+        pseudo = tmp_path / "labels.conll"
+        pseudo.write_text("El B-PER\nrey I-PER\nllegó O\n\nHola O\n", "utf-8")
+        student = loaded.student(pseudo)
+        assert student.transfer.init == loaded.stages.teacher and student.transfer.loss == "reweighted"
+        train = read_sets(student)["train"]
+        english = read_conll(slices["en_train"], scheme="iob1")
+        assert [s.tokens for s in train[-2:]] == [["El", "rey", "llegó"], ["Hola"]]
+        assert len(train) == 2 + (len(english) if with_source else 0)
+    bare = load_stage_recipe(stage_recipe(tmp_path, slices, tiny, teacher, init="encoder"), "selftrain").student(pseudo)
+    assert bare.transfer.init == "" and bare.transfer.head_lr == loaded.transfer.head_lr > bare.transfer.lr
