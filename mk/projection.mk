@@ -31,3 +31,18 @@ runs/wordalign-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.
 	$(call stage_command,wordalign,reweighted)
 
 .PRECIOUS: runs/wordalign-%/linear-reweighted/metrics.json
+
+# `make crop-es`: CROP with Debian's Apertium (en<->es only: no other pair of ours has an Apertium package; a
+# user with seq2seq models sets [stages.crop] translator = "hf" and two folders). Apertium is installed on first use.
+TRANSLATORS_STAMP := .venv/.translators
+$(TRANSLATORS_STAMP): embeddings/install_sources.sh | $(INSTALLED)
+	bash embeddings/install_sources.sh translators
+	touch $@
+
+crop-%: runs/crop-%/linear-reweighted/metrics.json  ## CROP en->%: translate, tag, translate back with entity markers, match (es)
+	@:
+
+runs/crop-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.json $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA) $(TRANSLATORS_STAMP)
+	$(call stage_command,crop,reweighted)
+
+.PRECIOUS: runs/crop-%/linear-reweighted/metrics.json

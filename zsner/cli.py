@@ -247,8 +247,8 @@ def _format_prediction(item, tags: list[str], fmt: str, scheme: str) -> str:
 @cli.command()
 @click.argument("pair")
 @click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True,
-              help="Folder searched for run metrics (default: runs/train-PAIR, runs/transfer-PAIR, runs/selftrain-PAIR, "
-                   "runs/wordalign-PAIR, "
+              help="Folder searched for run metrics (default: runs/train-PAIR, runs/transfer-PAIR, every stage's "
+                   "runs/STAGE-PAIR and runs/STAGE-PAIR-VARIANT (selftrain, wordalign, crop, entityalign), "
                    "runs/table/PAIR, and the same of every vector kind: runs/train-PAIR-KIND, runs/table-KIND/PAIR).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output prefix (default: runs/compare-PAIR).")
 def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
@@ -256,9 +256,10 @@ def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
     transfer's and the pseudo-labelling stages', same target test set, same scorer, F1• and F1°,
     parameters, train time, published figures. Writes OUT.md and OUT.csv."""
     from zsner.compare import compare_rows, write_comparison
+    from zsner.projection.config import STAGES
 
-    runs = runs_dirs or tuple(p for p in (Path(f"runs/train-{pair}"), Path(f"runs/transfer-{pair}"),
-                                          Path(f"runs/selftrain-{pair}"), Path(f"runs/wordalign-{pair}"),
+    stage_runs = [p for stage in STAGES for p in (Path(f"runs/{stage}-{pair}"), *sorted(Path("runs").glob(f"{stage}-{pair}-*")))]
+    runs = runs_dirs or tuple(p for p in (Path(f"runs/train-{pair}"), Path(f"runs/transfer-{pair}"), *stage_runs,
                                           Path(f"runs/table/{pair}"), *sorted(Path("runs").glob(f"train-{pair}-*")),
                                           *sorted(Path("runs").glob(f"table-*/{pair}"))) if p.is_dir())
     rows = compare_rows(f"en-{pair}", runs)

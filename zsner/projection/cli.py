@@ -50,6 +50,26 @@ def wordalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets
     _run("wordalign", recipe, run_dir, seed, sets, restart)
 
 
+@stage.command("crop")
+@click.argument("recipe", type=click.Path(path_type=Path))
+@run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/crop-<name>/<head>-<loss>).",
+             "stages.crop.max_sentences=2000")
+def crop_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
+                 restart: bool) -> None:
+    """CROP: translate, tag, translate back with entity markers, match.
+
+    Each sentence of RECIPE's [target] unlabelled is translated into English ([stages.crop] translator:
+    Debian's Apertium, en<->es; or two local Hugging Face seq2seq folders), tagged by [stages] teacher,
+    translated back with its entities wrapped in <bN>...</bN> markers, and each entity is matched word by
+    word onto the original sentence (sentences with an unmatched or overlapping entity are dropped and
+    counted). A student starting from the teacher is fine-tuned on the original sentences.
+    pseudo/report.json says how each entity matched and, where the unlabelled file has gold tags (never read
+    for training), how good the labels are. ^C saves the state; the same command resumes.
+    Example: zsner stage crop recipes/es.toml --set stages.crop.max_sentences=2000
+    """
+    _run("crop", recipe, run_dir, seed, sets, restart)
+
+
 def _run(name: str, recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
          restart: bool) -> None:
     from zsner.projection.config import load_stage_recipe

@@ -14,6 +14,7 @@ from zsner.transfer.config import TransferRecipe, load_transfer_recipe
 from zsner.transfer.losses import LOSSES
 
 INITS = ("teacher", "encoder")
+TRANSLATORS = ("apertium", "hf")
 
 
 @dataclass
@@ -35,6 +36,37 @@ class WordAlignConfig:
 
 
 @dataclass
+class CropConfig:
+    """``[stages.crop]``: CROP's labelled-sequence translation (Yang et al. 2022, ``001_…`` §3.4): each
+    target sentence is translated into English, tagged by the teacher, translated back with every entity
+    wrapped in markers, and the back-translated entities are matched word by word onto the original sentence."""
+
+    translator: str = "apertium"  # apertium (Debian's apertium-eng-spa: en<->es) | hf (two local seq2seq folders)
+    to_english: str = ""  # apertium mode (default <tgt3>-eng, e.g. spa-eng) or a Hugging Face seq2seq folder
+    from_english: str = ""  # apertium mode (default eng-<tgt3>) or a Hugging Face seq2seq folder
+    max_sentences: int = 0  # 0: every unlabelled sentence ([target] max_unlabelled applies first)
+    batch_size: int = 16  # sentences per translation call (hf: per generate batch)
+    num_beams: int = 1  # hf only
+
+
+@dataclass
+class EntityAlignConfig:
+    """``[stages.entityalign]``: Li et al.'s entity alignment model (``000_…`` §3, §4.2): an encoder reads an
+    English entity (segment A) and a target sentence (segment B) and marks the words that translate it;
+    it learns from word-aligned projections of parallel text (with fake-entity negatives), then projects
+    the teacher's English entities of every pair."""
+
+    parallel: str = ""  # `english tokens<TAB>target tokens` lines, as [stages.wordalign] parallel
+    max_pairs: int = 0  # 0: every pair; else the first N are tagged and projected
+    train_examples: int = 30000  # alignment model training examples (Li et al.: 30k per language)
+    negatives: float = 0.25  # share of examples with a fake English entity absent from the sentence (Li et al.: 25 %)
+    epochs: float = 1.0  # Li et al.: 3 epochs of XLM-R-large on 2 V100s
+    lr: float = 5e-5
+    batch_size: int = 32
+    min_probability: float = 0.5  # a target word is inside the entity when its probability reaches this
+
+
+@dataclass
 class StagesConfig:
     """Teacher and student of every stage (Li et al. §4: fine-tune the English model on the pseudo-labels,
     1 epoch, re-weighted loss)."""
@@ -50,6 +82,8 @@ class StagesConfig:
     freeze_layers: int = 0
     selftrain: SelfTrainConfig = field(default_factory=SelfTrainConfig)
     wordalign: WordAlignConfig = field(default_factory=WordAlignConfig)
+    crop: CropConfig = field(default_factory=CropConfig)
+    entityalign: EntityAlignConfig = field(default_factory=EntityAlignConfig)
 
 
 @dataclass
@@ -74,7 +108,10 @@ class StageRecipe(TransferRecipe):
         return dataclasses.replace(self, transfer=transfer)
 
 
-STAGES = ("selftrain", "wordalign")
+#: stage name -> its sub-table's type (each stage's labeller is ``zsner.projection.<name>_stage.label``)
+STAGE_TABLES = {"selftrain": SelfTrainConfig, "wordalign": WordAlignConfig, "crop": CropConfig,
+                "entityalign": EntityAlignConfig}
+STAGES = tuple(STAGE_TABLES)
 
 
 def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | None = None) -> StageRecipe:
@@ -86,10 +123,9 @@ def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | 
     from zsner.training.recipe import read_table
 
     table = dict(read_table(path, overrides).get("stages", {}))
-    selftrain = _typed(SelfTrainConfig, table.pop("selftrain", {}), path, "stages.selftrain")
-    wordalign = _typed(WordAlignConfig, table.pop("wordalign", {}), path, "stages.wordalign")
-    stages = _typed(StagesConfig, table, path, "stages")
-    stages.selftrain, stages.wordalign = selftrain, wordalign
+    tables = {name: _typed(kind, table.pop(name, {}), path, f"stages.{name}") for name, kind in STAGE_TABLES.items()}
+    stages = dataclasses.replace(_typed(StagesConfig, table, path, "stages"), **tables)
+    selftrain, entityalign = stages.selftrain, stages.entityalign
     checks = [
         (not stages.teacher, "[stages] teacher is not set (a finished transfer run's best-src-dev.pt)"),
         (stages.init not in INITS, f"[stages] init = {stages.init!r} should be one of {', '.join(INITS)}"),
@@ -98,8 +134,13 @@ def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | 
          f"[stages] loss = {stages.loss!r} weights single words: it needs [transfer] head = \"linear\""),
         (stages.epochs <= 0 or stages.lr <= 0, "[stages] epochs and lr must be positive"),
         (not 0 <= selftrain.min_confidence <= 1, "[stages.selftrain] min_confidence is a probability, in [0, 1]"),
-        (stage == "wordalign" and not wordalign.parallel,
+        (stage == "wordalign" and not stages.wordalign.parallel,
          "[stages.wordalign] parallel is not set (a parallel text file: make parallel-X builds one)"),
+        (stage == "entityalign" and not entityalign.parallel,
+         "[stages.entityalign] parallel is not set (a parallel text file: make parallel-X builds one)"),
+        (not 0 <= entityalign.negatives < 1, "[stages.entityalign] negatives is a share, in [0, 1)"),
+        (stages.crop.translator not in TRANSLATORS,
+         f"[stages.crop] translator = {stages.crop.translator!r} should be one of {', '.join(TRANSLATORS)}"),
     ]
     for failed, message in checks:
         if failed:

@@ -8,6 +8,7 @@ file how many sentences the stage kept, how good their labels were, and what the
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from zsner.data.conll import Sentence, read_conll
 from zsner.errors import ZsnerError
-from zsner.projection import pseudo, selftrain, wordalign_stage
+from zsner.projection import pseudo
 from zsner.projection.config import StageRecipe
 from zsner.training.rundir import RunDirectory
 from zsner.training.trainer import resolve_device
@@ -24,8 +25,19 @@ from zsner.utils import atomic_write_json
 
 log = logging.getLogger("zsner.projection")
 
-LABELLERS = {"selftrain": selftrain.label, "wordalign": wordalign_stage.label}
-GOLD = {"selftrain": True, "wordalign": False}  # whether the labelled sentences may have gold tags to score against
+#: stages whose labelled sentences are [target] unlabelled, whose gold tags (if the file has them) score the labels
+GOLD = {"selftrain", "crop"}
+
+
+#: the module of each stage's ``label(recipe, device) -> PseudoLabels``, imported on use so that one stage's
+#: dependencies (eflomal, a translator) never load for another
+LABELLERS = {"selftrain": "selftrain", "wordalign": "wordalign_stage", "crop": "crop_stage",
+             "entityalign": "entityalign_stage"}
+
+
+def labeller(stage: str):
+    """The stage's labelling function."""
+    return importlib.import_module(f"zsner.projection.{LABELLERS[stage]}").label
 
 
 def gold_of(recipe: StageRecipe, labelled: list[Sentence]) -> list[Sentence] | None:
@@ -56,8 +68,8 @@ def run_stage(recipe: StageRecipe, run_dir: Path, restart: bool = False) -> dict
         device = resolve_device(recipe.transfer.device)
         directory.attach_log(device)
         try:
-            labels = LABELLERS[recipe.stage](recipe, device)
-            gold = gold_of(recipe, labels.sentences) if GOLD[recipe.stage] else None
+            labels = labeller(recipe.stage)(recipe, device)
+            gold = gold_of(recipe, labels.sentences) if recipe.stage in GOLD else None
             report = pseudo.write(labels, folder, gold)
         finally:
             directory.detach_log()

@@ -16,20 +16,18 @@ from pathlib import Path
 import torch
 
 from zsner.data.conll import Sentence, read_unlabelled
-from zsner.encoders.precision import autocast_for
 from zsner.projection.config import StageRecipe
 from zsner.projection.pseudo import PseudoLabels
-from zsner.transfer.bundle import model_from_payload, read_checked
-from zsner.transfer.predict import encode_corpus, predict_with_confidence
+from zsner.projection.teacher import tag as teacher_tag
 
 log = logging.getLogger("zsner.projection")
 
 
-def unlabelled_sentences(recipe: StageRecipe) -> list[Sentence]:
-    """[target] unlabelled, tags dropped, cut to max_unlabelled and the stage's max_sentences."""
+def unlabelled_sentences(recipe: StageRecipe, max_sentences: int) -> list[Sentence]:
+    """[target] unlabelled, tags dropped, cut to max_unlabelled and the stage's ``max_sentences``."""
     target = recipe.target
     sentences = read_unlabelled(target.unlabelled, target.unlabelled_encoding)
-    for limit in (target.max_unlabelled, recipe.stages.selftrain.max_sentences):
+    for limit in (target.max_unlabelled, max_sentences):
         if limit:
             sentences = sentences[:limit]
     return sentences
@@ -39,14 +37,8 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
     """Tag every unlabelled target sentence with the teacher; keep the confident ones."""
     teacher, cfg = Path(recipe.stages.teacher), recipe.stages.selftrain
     started = time.perf_counter()
-    sentences = unlabelled_sentences(recipe)
-    payload = read_checked(teacher, recipe.transfer)
-    model, tokenizer = model_from_payload(payload, teacher, device)
-    corpus = encode_corpus(tokenizer, sentences, payload["max_subwords"], recipe.transfer.eval_batch_size,
-                           "unlabelled target")
-    log.info("selftrain: the teacher %s labels %d sentences of %s", teacher, len(sentences), recipe.target.unlabelled)
-    tags, confidence = predict_with_confidence(model, corpus, payload["tags"], payload["scheme"], device,
-                                               autocast_for(recipe.transfer.precision, device))
+    sentences = unlabelled_sentences(recipe, cfg.max_sentences)
+    tags, confidence = teacher_tag(recipe, sentences, device, f"unlabelled target, {recipe.target.unlabelled}")
     kept, dropped = [], Counter()
     for words in confidence:
         keep = min(words, default=1.0) >= cfg.min_confidence

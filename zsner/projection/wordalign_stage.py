@@ -18,13 +18,11 @@ from pathlib import Path
 import torch
 
 from zsner.data.conll import Sentence
-from zsner.encoders.precision import autocast_for
 from zsner.metrics import chunks
 from zsner.projection.config import StageRecipe
 from zsner.projection.pseudo import PseudoLabels
+from zsner.projection.teacher import tag as teacher_tag
 from zsner.projection.wordalign import align, project, read_parallel
-from zsner.transfer.bundle import model_from_payload, read_checked
-from zsner.transfer.predict import encode_corpus, predict_with_confidence
 
 log = logging.getLogger("zsner.projection")
 
@@ -34,13 +32,8 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
     teacher, cfg = Path(recipe.stages.teacher), recipe.stages.wordalign
     started = time.perf_counter()
     pairs = read_parallel(cfg.parallel, cfg.max_pairs)
-    payload = read_checked(teacher, recipe.transfer)
-    model, tokenizer = model_from_payload(payload, teacher, device)
     english = [Sentence(list(en)) for en, _ in pairs]
-    log.info("wordalign: the teacher %s tags the English side of %d pairs of %s", teacher, len(pairs), cfg.parallel)
-    corpus = encode_corpus(tokenizer, english, payload["max_subwords"], recipe.transfer.eval_batch_size, "English side")
-    english_tags, _ = predict_with_confidence(model, corpus, payload["tags"], payload["scheme"], device,
-                                              autocast_for(recipe.transfer.precision, device))
+    english_tags, _ = teacher_tag(recipe, english, device, f"English side of {cfg.parallel}")
     log.info("wordalign: aligning %d pairs with eflomal", len(pairs))
     links = align(pairs)
     sentences, kept, dropped = [], [], Counter()

@@ -1,0 +1,109 @@
+"""CROP as a stage (Yang et al. 2022, ``001_…`` §3.4): translate, tag, translate back with markers, match.
+
+Every sentence of ``[target] unlabelled`` (the same D_T the other stages read) is translated into English;
+the teacher tags the English; each sentence with entities is translated back with its entities wrapped in
+markers, each entity is also translated on its own, and :func:`zsner.projection.crop.project` matches the
+entities onto the original sentence. The labelled sentences are the original target sentences — never the
+translations — so the student learns from native text, and where [target] unlabelled is the CoNLL train
+file, ``pseudo/report.json`` scores the projected labels against its gold tags (never read otherwise).
+
+CROP trains its translator to carry the markers (labelled sequence translation); Apertium carries them as
+positional blanks, which is why matching has candidates (see ``crop.py``). The report counts how each
+entity was matched, so a reader sees how much rests on the markers.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+
+import torch
+
+from zsner.data.conll import Sentence
+from zsner.embeddings.tokenize import tokenize
+from zsner.metrics import chunks
+from zsner.projection.config import StageRecipe
+from zsner.projection.crop import ALONE, ENGLISH, MARKED, Entity, entities_of, fold, mark, marked_spans, project
+from zsner.projection.pseudo import PseudoLabels
+from zsner.projection.selftrain import unlabelled_sentences
+from zsner.projection.teacher import tag as teacher_tag
+from zsner.projection.translate import Translator, translators
+
+log = logging.getLogger("zsner.projection")
+
+EMPTY_TRANSLATION = "empty_translation"
+
+
+def translate_plain(translator: Translator, texts: list[str], lang: str) -> list[list[str]]:
+    """Tokens (cut as ``lang``'s CoNLL files) of each text's translation."""
+    out = translator.translate([translator.escape(t) for t in texts])
+    return [tokenize(translator.unescape(t), lang) for t in out]
+
+
+def candidates_of(marked: tuple[str, ...], alone: tuple[str, ...], english: tuple[str, ...]
+                  ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """An entity's candidate translations in the order to try them: the marked translation first (CROP's),
+    unless it shares no word (ignoring case and accents) with the entity translated alone or with the English
+    words — then the markers were most likely left on reordered neighbours ("el <b1>sistema judicial</b1>
+    australiano") and it is tried last."""
+    related = {fold(w) for w in alone + english}
+    ordered = [(MARKED, marked), (ALONE, alone), (ENGLISH, english)]
+    if marked and not related & {fold(w) for w in marked}:
+        ordered = ordered[1:] + ordered[:1]
+    return tuple((kind, words) for kind, words in ordered if words)
+
+
+def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
+    """Translate, tag, back-translate with markers, and match every unlabelled target sentence."""
+    cfg, lang = recipe.stages.crop, recipe.target.language
+    started = time.perf_counter()
+    sentences = unlabelled_sentences(recipe, cfg.max_sentences)
+    to_english, from_english = translators(cfg.translator, lang, cfg.to_english, cfg.from_english, str(device),
+                                           cfg.batch_size, cfg.num_beams)
+    log.info("crop: %s translates %d sentences of %s into English", to_english.name, len(sentences),
+             recipe.target.unlabelled)
+    english = translate_plain(to_english, [" ".join(s.tokens) for s in sentences], "en")
+    forward_seconds = time.perf_counter() - started
+    has_text = [bool(tokens) for tokens in english]
+    english_tags, _ = teacher_tag(recipe, [Sentence(t) for t in english if t], device, "English translations")
+    tags_of = iter(english_tags)
+    english_tags = [next(tags_of) if present else [] for present in has_text]
+
+    tagged = [i for i, tags in enumerate(english_tags) if any(t != "O" for t in tags)]
+    log.info("crop: %s translates %d tagged sentences back with their entities marked", from_english.name, len(tagged))
+    back = from_english.translate([mark(english[i], english_tags[i], from_english.escape) for i in tagged])
+    alone_words = sorted({tuple(english[i][s:e]) for i in tagged for _, s, e in entities_of(english[i], english_tags[i])})
+    alone = dict(zip(alone_words, translate_plain(from_english, [" ".join(w) for w in alone_words], lang)))
+
+    sentences_out, kept, dropped, matched_by = [], [], Counter(), Counter()
+    markers_lost = 0
+    back_of = dict(zip(tagged, back))
+    for i, sentence in enumerate(sentences):
+        tags: list[str] | None = ["O"] * len(sentence)
+        if not has_text[i]:
+            tags, reason = None, EMPTY_TRANSLATION
+        elif i in back_of:
+            spans = entities_of(english[i], english_tags[i])
+            marked = marked_spans(back_of[i], len(spans), from_english.unescape)
+            markers_lost += len(spans) - len(marked)
+            entities = []
+            for number, (kind, s, e) in enumerate(spans, 1):
+                words = tuple(english[i][s:e])
+                entities.append(Entity(kind, words, candidates_of(
+                    tuple(tokenize(marked[number], lang)) if number in marked else (), tuple(alone[words]), words)))
+            projection = project(sentence.tokens, entities)
+            tags, reason = projection.tags, projection.reason
+            matched_by.update(projection.matched_by)
+        kept.append(tags is not None)
+        if tags is None:
+            dropped[reason] += 1
+        sentences_out.append(Sentence(sentence.tokens, tags or ["O"] * len(sentence), sentence.line))
+    seconds = time.perf_counter() - started
+    log.info("crop: kept %d of %d sentences in %.0f s (dropped: %s; entities matched by %s; %d marker pairs lost)",
+             kept.count(True), len(kept), seconds, dict(dropped) or "none", dict(matched_by), markers_lost)
+    return PseudoLabels("crop", sentences_out, kept, dropped,
+                        {"teacher": recipe.stages.teacher, "source": recipe.target.unlabelled,
+                         "to_english": to_english.name, "from_english": from_english.name,
+                         "english_entities": sum(len(chunks(t)) for t in english_tags),
+                         "matched_by": dict(matched_by), "markers_lost": markers_lost,
+                         "forward_translation_seconds": round(forward_seconds, 1), "seconds": round(seconds, 1)})
