@@ -30,4 +30,4 @@ def one_torch_thread():
     torch.set_num_threads(n)
 
 
-from transfer_fixtures import slices, tiny  # noqa: E402,F401 (fixtures; they import corpus above)
+from transfer_fixtures import slices, teacher, tiny  # noqa: E402,F401 (fixtures; they import corpus above)

@@ -12,36 +12,15 @@ import pytest
 import torch
 
 from conftest import REPO
-from transfer_fixtures import recipe
+from transfer_fixtures import stage_recipe
 from zsner.data.conll import Sentence, read_conll
 from zsner.data.tags import iob1_to_iob2
 from zsner.errors import ZsnerError
 from zsner.metrics import score
 from zsner.projection.config import load_stage_recipe
 from zsner.projection.run import run_stage
-from zsner.transfer.config import load_transfer_recipe
-from zsner.transfer.trainer import TransferTrainer
 
 pytest.importorskip("transformers")
-
-
-@pytest.fixture(scope="module")
-def teacher(tmp_path_factory, slices, tiny) -> Path:
-    """A finished tiny transfer run (English → es): the English model every stage starts from."""
-    folder = tmp_path_factory.mktemp("teacher")
-    torch.set_num_threads(1)
-    TransferTrainer(load_transfer_recipe(recipe(folder, slices, tiny)), folder / "run").run()
-    return folder / "run"
-
-
-def stage_recipe(tmp: Path, slices, tiny, teacher_run: Path, **stages) -> Path:
-    path = recipe(tmp, slices, tiny)
-    settings = {"teacher": str(teacher_run / "best-src-dev.pt"), "epochs": 1.0, "lr": 1e-3, **stages}
-    selftrain = settings.pop("selftrain", {})
-    body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-    extra = "\n".join(f"{k} = {json.dumps(v)}" for k, v in selftrain.items())
-    path.write_text(path.read_text("utf-8") + f"[stages]\n{body}\n[stages.selftrain]\n{extra}\n", "utf-8")
-    return path
 
 
 def _teacher_labels(teacher: Path, sentences):

@@ -10,7 +10,7 @@ import pytest
 from cross_fixtures import slice_corpus
 from zsner.data.conll import read_conll
 
-__all__ = ["slices", "tiny", "recipe"]
+__all__ = ["slices", "tiny", "recipe", "teacher", "stage_recipe"]
 
 
 @pytest.fixture(scope="module")
@@ -52,4 +52,31 @@ test = "{slices[target + '_test']}"
 [transfer]
 {body}
 """, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory, slices, tiny) -> Path:
+    """A finished tiny transfer run (English → es): the English model every stage starts from."""
+    import torch
+
+    from zsner.transfer.config import load_transfer_recipe
+    from zsner.transfer.trainer import TransferTrainer
+
+    folder = tmp_path_factory.mktemp("teacher")
+    torch.set_num_threads(1)
+    TransferTrainer(load_transfer_recipe(recipe(folder, slices, tiny)), folder / "run").run()
+    return folder / "run"
+
+
+def stage_recipe(tmp: Path, slices: dict[str, Path], encoder: Path, teacher_run: Path, **stages) -> Path:
+    """``recipe`` plus a ``[stages]`` table over ``teacher_run``; a dict value is a stage's own table
+    (``crop={"translator": "hf"}`` → ``[stages.crop]``)."""
+    path = recipe(tmp, slices, encoder)
+    settings = {"teacher": str(teacher_run / "best-src-dev.pt"), "epochs": 1.0, "lr": 1e-3, **stages}
+    tables = {k: settings.pop(k) for k in list(settings) if isinstance(settings[k], dict)}
+    text = "[stages]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+    for name, table in tables.items():
+        text += f"[stages.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+    path.write_text(path.read_text("utf-8") + text, "utf-8")
     return path

@@ -67,7 +67,7 @@ def marked_spans(text: str, count: int, unescape: Callable[[str], str] = str) ->
     spans = {}
     for number in range(1, count + 1):
         texts = found.get(number, [])
-        inner = unescape(_ANY_MARKER.sub(" ", texts[0])).strip() if len(texts) == 1 else ""
+        inner = " ".join(unescape(_ANY_MARKER.sub(" ", texts[0])).split()) if len(texts) == 1 else ""
         if inner:
             spans[number] = inner
     return spans

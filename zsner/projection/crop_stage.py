@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 import torch
 
@@ -69,22 +70,39 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
     tags_of = iter(english_tags)
     english_tags = [next(tags_of) if present else [] for present in has_text]
 
+    labels = match_back(sentences, english, english_tags, from_english, lang)
+    seconds = time.perf_counter() - started
+    labels.facts.update({"teacher": recipe.stages.teacher, "source": recipe.target.unlabelled,
+                         "to_english": to_english.name, "from_english": from_english.name,
+                         "forward_translation_seconds": round(forward_seconds, 1), "seconds": round(seconds, 1)})
+    log.info("crop: kept %d of %d sentences in %.0f s (dropped: %s; entities matched by %s; %d marker pairs lost)",
+             labels.kept.count(True), len(labels.kept), seconds, dict(labels.dropped) or "none",
+             labels.facts["matched_by"], labels.facts["markers_lost"])
+    return labels
+
+
+def match_back(sentences: Sequence[Sentence], english: Sequence[list[str]], english_tags: Sequence[list[str]],
+               from_english: Translator, lang: str) -> PseudoLabels:
+    """CROP's second half: each sentence's English translation (tokens; empty when the translator gave
+    nothing) and its teacher tags → back-translation with markers and each entity alone → matching onto
+    the original sentences. A sentence without English entities is kept with all-O tags."""
     tagged = [i for i, tags in enumerate(english_tags) if any(t != "O" for t in tags)]
     log.info("crop: %s translates %d tagged sentences back with their entities marked", from_english.name, len(tagged))
-    back = from_english.translate([mark(english[i], english_tags[i], from_english.escape) for i in tagged])
+    back = dict(zip(tagged, from_english.translate([mark(english[i], english_tags[i], from_english.escape)
+                                                    for i in tagged])))
     alone_words = sorted({tuple(english[i][s:e]) for i in tagged for _, s, e in entities_of(english[i], english_tags[i])})
     alone = dict(zip(alone_words, translate_plain(from_english, [" ".join(w) for w in alone_words], lang)))
 
-    sentences_out, kept, dropped, matched_by = [], [], Counter(), Counter()
+    out, kept, dropped, matched_by = [], [], Counter(), Counter()
     markers_lost = 0
-    back_of = dict(zip(tagged, back))
     for i, sentence in enumerate(sentences):
         tags: list[str] | None = ["O"] * len(sentence)
-        if not has_text[i]:
-            tags, reason = None, EMPTY_TRANSLATION
-        elif i in back_of:
+        reason = EMPTY_TRANSLATION if not english[i] else None
+        if reason:
+            tags = None
+        elif i in back:
             spans = entities_of(english[i], english_tags[i])
-            marked = marked_spans(back_of[i], len(spans), from_english.unescape)
+            marked = marked_spans(back[i], len(spans), from_english.unescape)
             markers_lost += len(spans) - len(marked)
             entities = []
             for number, (kind, s, e) in enumerate(spans, 1):
@@ -97,13 +115,7 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
         kept.append(tags is not None)
         if tags is None:
             dropped[reason] += 1
-        sentences_out.append(Sentence(sentence.tokens, tags or ["O"] * len(sentence), sentence.line))
-    seconds = time.perf_counter() - started
-    log.info("crop: kept %d of %d sentences in %.0f s (dropped: %s; entities matched by %s; %d marker pairs lost)",
-             kept.count(True), len(kept), seconds, dict(dropped) or "none", dict(matched_by), markers_lost)
-    return PseudoLabels("crop", sentences_out, kept, dropped,
-                        {"teacher": recipe.stages.teacher, "source": recipe.target.unlabelled,
-                         "to_english": to_english.name, "from_english": from_english.name,
-                         "english_entities": sum(len(chunks(t)) for t in english_tags),
-                         "matched_by": dict(matched_by), "markers_lost": markers_lost,
-                         "forward_translation_seconds": round(forward_seconds, 1), "seconds": round(seconds, 1)})
+        out.append(Sentence(sentence.tokens, tags or ["O"] * len(sentence), sentence.line))
+    return PseudoLabels("crop", out, kept, dropped,
+                        {"english_entities": sum(len(chunks(t)) for t in english_tags),
+                         "matched_by": dict(matched_by), "markers_lost": markers_lost})
