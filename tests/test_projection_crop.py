@@ -17,7 +17,7 @@ from zsner.errors import ZsnerError
 from zsner.projection import crop
 from zsner.projection.config import load_stage_recipe
 from zsner.projection.crop import ALONE, ENGLISH, MARKED, OVERLAPPING_ENTITIES, UNMATCHED_ENTITY, Entity
-from zsner.projection.crop_stage import EMPTY_TRANSLATION, candidates_of, match_back
+from zsner.projection.crop_stage import EMPTY_TRANSLATION, match_back
 from zsner.projection.run import run_stage
 from zsner.projection.translate import ApertiumTranslator, Seq2SeqTranslator, translators
 
@@ -82,11 +82,11 @@ def test_project_overlaps_repeats_and_second_occurrences():
 
 
 def test_a_marked_translation_unrelated_to_the_entity_is_tried_last():
-    order = candidates_of(("sistema", "judicial"), ("australiano",), ("Australian",))
+    order = crop.candidates_of(("sistema", "judicial"), ("australiano",), ("Australian",))
     assert [k for k, _ in order] == [ALONE, ENGLISH, MARKED]
-    kept = candidates_of(("Comisión", "Europea"), ("comisión", "europea"), ("European", "Commission"))
+    kept = crop.candidates_of(("Comisión", "Europea"), ("comisión", "europea"), ("European", "Commission"))
     assert [k for k, _ in kept] == [MARKED, ALONE, ENGLISH]
-    assert [k for k, _ in candidates_of((), ("x",), ("y",))] == [ALONE, ENGLISH]
+    assert [k for k, _ in crop.candidates_of((), ("x",), ("y",))] == [ALONE, ENGLISH]
 
 
 # --- translators ---------------------------------------------------------------------------------

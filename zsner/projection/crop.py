@@ -91,6 +91,19 @@ def occurrences(words: Sequence[str], sentence: Sequence[str]) -> list[int]:
     return [i for i in range(len(target) - n + 1) if target[i : i + n] == folded]
 
 
+def candidates_of(marked: tuple[str, ...], alone: tuple[str, ...], english: tuple[str, ...]
+                  ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """An entity's candidate translations in the order to try them: the marked translation first (CROP's),
+    unless it shares no word (ignoring case and accents) with the entity translated alone or with the English
+    words — then the markers were most likely left on reordered neighbours ("el <b1>sistema judicial</b1>
+    australiano") and it is tried last."""
+    related = {fold(w) for w in alone + english}
+    ordered: list[tuple[str, tuple[str, ...]]] = [(MARKED, marked), (ALONE, alone), (ENGLISH, english)]
+    if marked and not related & {fold(w) for w in marked}:
+        ordered = ordered[1:] + ordered[:1]
+    return tuple((kind, words) for kind, words in ordered if words)
+
+
 @dataclass
 class Projection:
     """The outcome for one sentence: tags (None when dropped), the drop reason, and how each entity matched."""

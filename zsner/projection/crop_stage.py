@@ -24,7 +24,7 @@ from zsner.data.conll import Sentence
 from zsner.embeddings.tokenize import tokenize
 from zsner.metrics import chunks
 from zsner.projection.config import StageRecipe
-from zsner.projection.crop import ALONE, ENGLISH, MARKED, Entity, entities_of, fold, mark, marked_spans, project
+from zsner.projection.crop import Entity, candidates_of, entities_of, mark, marked_spans, project
 from zsner.projection.pseudo import PseudoLabels
 from zsner.projection.selftrain import unlabelled_sentences
 from zsner.projection.teacher import tag as teacher_tag
@@ -39,19 +39,6 @@ def translate_plain(translator: Translator, texts: list[str], lang: str) -> list
     """Tokens (cut as ``lang``'s CoNLL files) of each text's translation."""
     out = translator.translate([translator.escape(t) for t in texts])
     return [tokenize(translator.unescape(t), lang) for t in out]
-
-
-def candidates_of(marked: tuple[str, ...], alone: tuple[str, ...], english: tuple[str, ...]
-                  ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """An entity's candidate translations in the order to try them: the marked translation first (CROP's),
-    unless it shares no word (ignoring case and accents) with the entity translated alone or with the English
-    words — then the markers were most likely left on reordered neighbours ("el <b1>sistema judicial</b1>
-    australiano") and it is tried last."""
-    related = {fold(w) for w in alone + english}
-    ordered = [(MARKED, marked), (ALONE, alone), (ENGLISH, english)]
-    if marked and not related & {fold(w) for w in marked}:
-        ordered = ordered[1:] + ordered[:1]
-    return tuple((kind, words) for kind, words in ordered if words)
 
 
 def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
