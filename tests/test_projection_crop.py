@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,19 @@ def test_crop_stage_with_a_seq2seq_folder_runs_end_to_end(tmp_path, slices, tiny
     metrics = run_stage(load_stage_recipe(path, "crop"), tmp_path / "crop-hf")
     report = _check_report(tmp_path / "crop-hf", len(read_conll(slices["es_dev"])))
     assert report["to_english"] == f"seq2seq {tiny_marian}" and metrics["stage"] == "crop"
+    # a row of the pair's comparison, beside CROP's published figure
+    result = subprocess.run([sys.executable, "-m", "zsner", "compare", "es", "--runs", str(tmp_path),
+                             "--out", str(tmp_path / "compare-es")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in (tmp_path / "compare-es.md").read_text().splitlines() if line.startswith("| crop-")]
+    assert f"| {metrics['f1_tgt_dev_selected']:.2f} | {metrics['f1_src_dev_selected']:.2f} |" in row
+    assert row.endswith("| crop 78.1 |")
+
+
+def test_published_figures_beside_each_stage():
+    from zsner.compare import reference
+
+    assert reference("en-es", "crop-linear-reweighted") == "crop 78.1"
+    assert reference("en-de", "entityalign-linear-ce") == "mbert 74.6, xlmr-large 76.9"
+    assert reference("en-es", "transfer-linear") == "mbert 75.2, xlmr-large 80.8"
+    assert reference("en-es", "selftrain-linear-reweighted") == ""  # no published row
