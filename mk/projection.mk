@@ -32,6 +32,16 @@ runs/wordalign-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.
 
 .PRECIOUS: runs/wordalign-%/linear-reweighted/metrics.json
 
+# `make entityalign-es`: Li et al.'s pipeline — an entity alignment model learns from the word-aligned projections
+# of the same parallel text, then projects every English entity the teacher found.
+entityalign-%: runs/entityalign-%/linear-reweighted/metrics.json  ## Li et al.'s entity-alignment projection en->% (es de nl fi)
+	@:
+
+runs/entityalign-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.json data/parallel/en-%.libreoffice.tsv $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
+	$(call stage_command,entityalign,reweighted)
+
+.PRECIOUS: runs/entityalign-%/linear-reweighted/metrics.json
+
 # `make crop-es`: CROP with Debian's Apertium (en<->es only: no other pair of ours has an Apertium package; a
 # user with seq2seq models sets [stages.crop] translator = "hf" and two folders). Apertium is installed on first use.
 TRANSLATORS_STAMP := .venv/.translators

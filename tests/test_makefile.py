@@ -141,13 +141,14 @@ def test_transfer_targets_train_or_retarget():
 
 def test_stage_targets_build_teacher_and_parallel_text_first():
     result = subprocess.run(["make", "--dry-run", "--always-make", "selftrain-nl", "selftrain-nl-ce", "wordalign-fi",
-                             "crop-es"],
+                             "crop-es", "entityalign-de"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     lines = [" ".join(word for word in line.split() if word != "--restart") for line in result.stdout.splitlines()]
     position = {what: next(i for i, line in enumerate(lines) if what in line) for what in (
         "transfer train recipes/nl.toml", "stage selftrain recipes/nl.toml", "stages.loss=ce",
         "corpus parallel fi --source libreoffice", "transfer train recipes/fi.toml", "stage wordalign recipes/fi.toml",
-        "install_sources.sh translators", "transfer train recipes/es.toml", "stage crop recipes/es.toml")}
+        "install_sources.sh translators", "transfer train recipes/es.toml", "stage crop recipes/es.toml",
+        "corpus parallel de --source libreoffice", "stage entityalign recipes/de.toml")}
     assert position["transfer train recipes/nl.toml"] < position["stage selftrain recipes/nl.toml"]
     assert position["corpus parallel fi --source libreoffice"] < position["stage wordalign recipes/fi.toml"]
     assert position["transfer train recipes/fi.toml"] < position["stage wordalign recipes/fi.toml"]
@@ -158,6 +159,8 @@ def test_stage_targets_build_teacher_and_parallel_text_first():
     assert position["install_sources.sh translators"] < position["stage crop recipes/es.toml"]
     assert position["transfer train recipes/es.toml"] < position["stage crop recipes/es.toml"]
     assert lines[position["stage crop recipes/es.toml"]].endswith("--run-dir runs/crop-es/linear-reweighted")
+    assert position["corpus parallel de --source libreoffice"] < position["stage entityalign recipes/de.toml"]
+    assert lines[position["stage entityalign recipes/de.toml"]].endswith("--run-dir runs/entityalign-de/linear-reweighted")
 
 
 def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_path):

@@ -70,6 +70,26 @@ def crop_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tup
     _run("crop", recipe, run_dir, seed, sets, restart)
 
 
+@stage.command("entityalign")
+@click.argument("recipe", type=click.Path(path_type=Path))
+@run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/entityalign-<name>/<head>-<loss>).",
+             "stages.entityalign.train_examples=30000")
+def entityalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
+                        restart: bool) -> None:
+    """Li et al.'s entity-alignment projection over parallel text.
+
+    RECIPE's [stages] teacher tags the English side of [stages.entityalign] parallel; eflomal's word-aligned
+    projections of the pairs that project cleanly, plus a quarter of fake-entity negatives, train an
+    alignment model on the encoder (English entity as segment A, target sentence as segment B, a word is
+    inside the entity or not); the model then finds every English entity in its target sentence (pairs with
+    an unmapped or overlapping entity are dropped and counted), and a student starting from the teacher is
+    fine-tuned on the target sides. pseudo/report.json has the alignment model's held-out word P/R/F1.
+    ^C saves the student's state; the same command resumes. Example, the paper's size:
+    zsner stage entityalign recipes/es.toml --set stages.entityalign.train_examples=30000
+    """
+    _run("entityalign", recipe, run_dir, seed, sets, restart)
+
+
 def _run(name: str, recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
          restart: bool) -> None:
     from zsner.projection.config import load_stage_recipe
