@@ -80,29 +80,26 @@ def match_back(sentences: Sequence[Sentence], english: Sequence[list[str]], engl
     alone_words = sorted({tuple(english[i][s:e]) for i in tagged for _, s, e in entities_of(english[i], english_tags[i])})
     alone = dict(zip(alone_words, translate_plain(from_english, [" ".join(w) for w in alone_words], lang)))
 
-    out, kept, dropped, matched_by = [], [], Counter(), Counter()
-    markers_lost = 0
+    matched_by, markers_lost = Counter(), 0
+    outcomes: list[tuple[list[str] | None, str | None]] = []
     for i, sentence in enumerate(sentences):
-        tags: list[str] | None = ["O"] * len(sentence)
-        reason = EMPTY_TRANSLATION if not english[i] else None
-        if reason:
-            tags = None
-        elif i in back:
-            spans = entities_of(english[i], english_tags[i])
-            marked = marked_spans(back[i], len(spans), from_english.unescape)
-            markers_lost += len(spans) - len(marked)
-            entities = []
-            for number, (kind, s, e) in enumerate(spans, 1):
-                words = tuple(english[i][s:e])
-                entities.append(Entity(kind, words, candidates_of(
-                    tuple(tokenize(marked[number], lang)) if number in marked else (), tuple(alone[words]), words)))
-            projection = project(sentence.tokens, entities)
-            tags, reason = projection.tags, projection.reason
-            matched_by.update(projection.matched_by)
-        kept.append(tags is not None)
-        if tags is None:
-            dropped[reason] += 1
-        out.append(Sentence(sentence.tokens, tags or ["O"] * len(sentence), sentence.line))
-    return PseudoLabels("crop", out, kept, dropped,
-                        {"english_entities": sum(len(chunks(t)) for t in english_tags),
-                         "matched_by": dict(matched_by), "markers_lost": markers_lost})
+        if not english[i]:
+            outcomes.append((None, EMPTY_TRANSLATION))
+            continue
+        if i not in back:
+            outcomes.append((["O"] * len(sentence), None))
+            continue
+        spans = entities_of(english[i], english_tags[i])
+        marked = marked_spans(back[i], len(spans), from_english.unescape)
+        markers_lost += len(spans) - len(marked)
+        entities = []
+        for number, (kind, s, e) in enumerate(spans, 1):
+            words = tuple(english[i][s:e])
+            entities.append(Entity(kind, words, candidates_of(
+                tuple(tokenize(marked[number], lang)) if number in marked else (), tuple(alone[words]), words)))
+        projection = project(sentence.tokens, entities)
+        matched_by.update(projection.matched_by)
+        outcomes.append((projection.tags, projection.reason))
+    return PseudoLabels.from_outcomes("crop", sentences, outcomes,
+                                      {"english_entities": sum(len(chunks(t)) for t in english_tags),
+                                       "matched_by": dict(matched_by), "markers_lost": markers_lost})

@@ -96,19 +96,14 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
     log.info("entityalign: the alignment model looks for %d English entities in their target sentences",
              len(queries))
     found = iter(aligner.find_all(queries))
-    sentences, kept, dropped = [], [], Counter()
-    for (_, target), tags in zip(pairs, english_tags):
-        spans = [next(found) for _ in chunks(tags)]
-        projected, reason = project_spans(tags, len(target), spans)
-        kept.append(projected is not None)
-        if projected is None:
-            dropped[reason] += 1
-        sentences.append(Sentence(list(target), projected or ["O"] * len(target)))
+    outcomes = [project_spans(tags, len(target), [next(found) for _ in chunks(tags)])
+                for (_, target), tags in zip(pairs, english_tags)]
     seconds = time.perf_counter() - started
-    log.info("entityalign: kept %d of %d pairs in %.0f s (dropped: %s)", kept.count(True), len(kept), seconds,
-             dict(dropped) or "none")
-    return PseudoLabels("entityalign", sentences, kept, dropped,
-                        {**facts, "seconds": round(seconds, 1), "align_examples": len(examples),
-                         "align_negatives": negatives, "align_heldout": trained.heldout,
-                         "align_train_seconds": trained.seconds, "align_train_steps": trained.steps,
-                         "align_cut_words": aligner.stats.cut_words + trained.encoding.get("cut_words", 0)})
+    labels = PseudoLabels.from_outcomes(
+        "entityalign", [Sentence(list(target)) for _, target in pairs], outcomes,
+        {**facts, "seconds": round(seconds, 1), "align_examples": len(examples), "align_negatives": negatives,
+         "align_heldout": trained.heldout, "align_train_seconds": trained.seconds, "align_train_steps": trained.steps,
+         "align_cut_words": aligner.stats.cut_words + trained.encoding.get("cut_words", 0)})
+    log.info("entityalign: kept %d of %d pairs in %.0f s (dropped: %s)", labels.kept.count(True), len(pairs), seconds,
+             dict(labels.dropped) or "none")
+    return labels

@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from zsner.data.conll import Sentence, write_conll
 from zsner.data.tags import iob1_to_iob2
@@ -49,6 +49,19 @@ class PseudoLabels:
             repaired += sum(a != b for a, b in zip(valid, sentence.tags))
             sentence.tags = valid
         self.facts = {**self.facts, "repaired_tags": repaired}
+
+    @classmethod
+    def from_outcomes(cls, stage: str, sentences: Sequence[Sentence], outcomes: Iterable[tuple[list[str] | None, str | None]],
+                      facts: dict[str, Any]) -> "PseudoLabels":
+        """A stage's labels from one ``(tags, None)`` or ``(None, drop reason)`` per sentence, in order: what
+        every projection stage hands over (a dropped sentence is kept in the list, all O, flagged not kept)."""
+        labelled, kept, dropped = [], [], Counter()
+        for sentence, (tags, reason) in zip(sentences, outcomes, strict=True):
+            kept.append(tags is not None)
+            if tags is None:
+                dropped[reason] += 1
+            labelled.append(Sentence(sentence.tokens, tags or ["O"] * len(sentence), sentence.line))
+        return cls(stage, labelled, kept, dropped, facts)
 
     def kept_sentences(self) -> list[Sentence]:
         return [s for s, keep in zip(self.sentences, self.kept) if keep]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from pathlib import Path
 
 import torch
@@ -36,16 +35,11 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
     english_tags, _ = teacher_tag(recipe, english, device, f"English side of {cfg.parallel}")
     log.info("wordalign: aligning %d pairs with eflomal", len(pairs))
     links = align(pairs)
-    sentences, kept, dropped = [], [], Counter()
-    for (_, target), tags, pair_links in zip(pairs, english_tags, links):
-        projected, reason = project(tags, len(target), pair_links)
-        kept.append(projected is not None)
-        if projected is None:
-            dropped[reason] += 1
-        sentences.append(Sentence(list(target), projected or ["O"] * len(target)))
+    outcomes = [project(tags, len(target), pair_links) for (_, target), tags, pair_links in zip(pairs, english_tags, links)]
     seconds = time.perf_counter() - started
-    log.info("wordalign: kept %d of %d pairs in %.0f s (dropped: %s)", kept.count(True), len(kept), seconds,
-             dict(dropped) or "none")
-    return PseudoLabels("wordalign", sentences, kept, dropped,
-                        {"teacher": str(teacher), "source": cfg.parallel, "seconds": round(seconds, 1),
-                         "english_entities": sum(len(chunks(t)) for t in english_tags)})
+    labels = PseudoLabels.from_outcomes("wordalign", [Sentence(list(target)) for _, target in pairs], outcomes,
+                                        {"teacher": str(teacher), "source": cfg.parallel, "seconds": round(seconds, 1),
+                                         "english_entities": sum(len(chunks(t)) for t in english_tags)})
+    log.info("wordalign: kept %d of %d pairs in %.0f s (dropped: %s)", labels.kept.count(True), len(pairs), seconds,
+             dict(labels.dropped) or "none")
+    return labels
