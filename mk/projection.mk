@@ -40,7 +40,14 @@ entityalign-%: runs/entityalign-%/linear-reweighted/metrics.json  ## Li et al.'s
 runs/entityalign-%/linear-reweighted/metrics.json: runs/transfer-%/linear/metrics.json data/parallel/en-%.libreoffice.tsv $$(call recipe_gold,$$*) | $(INSTALLED) $(NER_DATA)
 	$(call stage_command,entityalign,reweighted)
 
-.PRECIOUS: runs/entityalign-%/linear-reweighted/metrics.json
+# `make entityalign-es-ce`: the CE ablation trains on the re-weighted run's own labels (eflomal cannot be seeded)
+entityalign-%-ce: runs/entityalign-%/linear-ce/metrics.json  ## the same labels, cross-entropy instead of the re-weighted loss
+	@:
+
+runs/entityalign-%/linear-ce/metrics.json: runs/entityalign-%/linear-reweighted/metrics.json | $(INSTALLED) $(NER_DATA)
+	$(call stage_command,entityalign,ce) --labels-from $(<D)
+
+.PRECIOUS: runs/entityalign-%/linear-reweighted/metrics.json runs/entityalign-%/linear-ce/metrics.json
 
 # `make crop-es`: CROP with Debian's Apertium (en<->es only: no other pair of ours has an Apertium package; a
 # user with seq2seq models sets [stages.crop] translator = "hf" and two folders). Apertium is installed on first use.

@@ -141,7 +141,7 @@ def test_transfer_targets_train_or_retarget():
 
 def test_stage_targets_build_teacher_and_parallel_text_first():
     result = subprocess.run(["make", "--dry-run", "--always-make", "selftrain-nl", "selftrain-nl-ce", "wordalign-fi",
-                             "crop-es", "entityalign-de"],
+                             "crop-es", "entityalign-de", "entityalign-de-ce"],
                             cwd=ROOT, capture_output=True, text=True, check=True)
     lines = [" ".join(word for word in line.split() if word != "--restart") for line in result.stdout.splitlines()]
     position = {what: next(i for i, line in enumerate(lines) if what in line) for what in (
@@ -161,6 +161,9 @@ def test_stage_targets_build_teacher_and_parallel_text_first():
     assert lines[position["stage crop recipes/es.toml"]].endswith("--run-dir runs/crop-es/linear-reweighted")
     assert position["corpus parallel de --source libreoffice"] < position["stage entityalign recipes/de.toml"]
     assert lines[position["stage entityalign recipes/de.toml"]].endswith("--run-dir runs/entityalign-de/linear-reweighted")
+    [ce] = [line for line in lines if "stage entityalign" in line and "stages.loss=ce" in line]
+    assert ce.endswith("--run-dir runs/entityalign-de/linear-ce --labels-from runs/entityalign-de/linear-reweighted")
+    assert lines.index(ce) > position["stage entityalign recipes/de.toml"]  # the same labels, after they exist
 
 
 def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_path):

@@ -67,6 +67,12 @@ def test_selftrain_labels_the_unlabelled_text_reports_and_trains_a_student(tmp_p
     other = load_stage_recipe(stage_recipe(tmp_path, slices, tiny, teacher, loss="ce"), "selftrain")
     with pytest.raises(ZsnerError, match="different recipe"):
         run_stage(other, run)
+    # the CE ablation on the same labels: copied, not relabelled, and said so in the report
+    ce = run_stage(other, tmp_path / "ce", labels_from=run)
+    assert (tmp_path / "ce/pseudo/labels.conll").read_text() == (run / "pseudo/labels.conll").read_text()
+    assert ce["pseudo"] == {**report, "labels_from": str(run)} and ce["model"] == "selftrain-linear-ce"
+    with pytest.raises(ZsnerError, match="no finished pseudo-labels"):
+        run_stage(other, tmp_path / "ce2", labels_from=tmp_path / "nowhere")
 
 
 def test_a_student_that_does_not_move_is_its_teacher(tmp_path, slices, tiny, teacher, one_torch_thread):

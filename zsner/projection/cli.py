@@ -8,6 +8,12 @@ import click
 from zsner.cli_options import recipe_overrides, run_options
 
 
+labels_option = click.option(
+    "--labels-from", type=click.Path(path_type=Path), default=None, metavar="RUN",
+    help="Train on the pseudo-labels of another run of this stage instead of labelling again (an ablation that "
+         "changes only the student: --set stages.loss=ce, stages.init=encoder, stages.with_source=true).")
+
+
 @click.group()
 def stage() -> None:
     """Stages that pseudo-label target-language text with the English model and fine-tune it on the result."""
@@ -17,8 +23,9 @@ def stage() -> None:
 @click.argument("recipe", type=click.Path(path_type=Path))
 @run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/selftrain-<name>/<head>-<loss>).",
              "stages.selftrain.min_confidence=0.9")
+@labels_option
 def selftrain_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
-                      restart: bool) -> None:
+                      restart: bool, labels_from: Path | None) -> None:
     """Self-training on the English model's labels of target text.
 
     RECIPE's [stages] teacher (a finished `zsner transfer train` run's best-src-dev.pt) tags
@@ -29,15 +36,16 @@ def selftrain_command(recipe: Path, run_dir: Path | None, seed: int | None, sets
     ^C saves the state; the same command resumes. Example, the CE ablation:
     zsner stage selftrain recipes/es.toml --set stages.loss=ce
     """
-    _run("selftrain", recipe, run_dir, seed, sets, restart)
+    _run("selftrain", recipe, run_dir, seed, sets, restart, labels_from)
 
 
 @stage.command("wordalign")
 @click.argument("recipe", type=click.Path(path_type=Path))
 @run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/wordalign-<name>/<head>-<loss>).",
              "stages.wordalign.max_pairs=10000")
+@labels_option
 def wordalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
-                      restart: bool) -> None:
+                      restart: bool, labels_from: Path | None) -> None:
     """Project English labels through aligned parallel text.
 
     RECIPE's [stages] teacher tags the English side of [stages.wordalign]
@@ -47,15 +55,16 @@ def wordalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets
     pseudo/report.json counts pairs kept, dropped by reason and entities per type. ^C saves the state; the
     same command resumes. Example: zsner stage wordalign recipes/es.toml --set stages.wordalign.max_pairs=10000
     """
-    _run("wordalign", recipe, run_dir, seed, sets, restart)
+    _run("wordalign", recipe, run_dir, seed, sets, restart, labels_from)
 
 
 @stage.command("crop")
 @click.argument("recipe", type=click.Path(path_type=Path))
 @run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/crop-<name>/<head>-<loss>).",
              "stages.crop.max_sentences=2000")
+@labels_option
 def crop_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
-                 restart: bool) -> None:
+                 restart: bool, labels_from: Path | None) -> None:
     """CROP: translate, tag, translate back with entity markers, match.
 
     Each sentence of RECIPE's [target] unlabelled is translated into English ([stages.crop] translator:
@@ -67,15 +76,16 @@ def crop_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tup
     for training), how good the labels are. ^C saves the state; the same command resumes.
     Example: zsner stage crop recipes/es.toml --set stages.crop.max_sentences=2000
     """
-    _run("crop", recipe, run_dir, seed, sets, restart)
+    _run("crop", recipe, run_dir, seed, sets, restart, labels_from)
 
 
 @stage.command("entityalign")
 @click.argument("recipe", type=click.Path(path_type=Path))
 @run_options("Where pseudo-labels, log, checkpoints and metrics go (default: runs/entityalign-<name>/<head>-<loss>).",
              "stages.entityalign.train_examples=30000")
+@labels_option
 def entityalign_command(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
-                        restart: bool) -> None:
+                        restart: bool, labels_from: Path | None) -> None:
     """Li et al.'s entity-alignment projection over parallel text.
 
     RECIPE's [stages] teacher tags the English side of [stages.entityalign] parallel; eflomal's word-aligned
@@ -87,17 +97,17 @@ def entityalign_command(recipe: Path, run_dir: Path | None, seed: int | None, se
     ^C saves the student's state; the same command resumes. Example, the paper's size:
     zsner stage entityalign recipes/es.toml --set stages.entityalign.train_examples=30000
     """
-    _run("entityalign", recipe, run_dir, seed, sets, restart)
+    _run("entityalign", recipe, run_dir, seed, sets, restart, labels_from)
 
 
 def _run(name: str, recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...],
-         restart: bool) -> None:
+         restart: bool, labels_from: Path | None) -> None:
     from zsner.projection.config import load_stage_recipe
     from zsner.projection.run import run_stage
 
     loaded = load_stage_recipe(recipe, name, recipe_overrides(sets, seed))
     run_dir = run_dir or Path("runs") / f"{name}-{loaded.base.name}" / f"{loaded.transfer.head}-{loaded.stages.loss}"
-    metrics = run_stage(loaded, run_dir, restart)
+    metrics = run_stage(loaded, run_dir, restart, labels_from)
     report = metrics["pseudo"]
     quality = report.get("quality", {}).get("kept")
     click.echo(f"{loaded.pair} {name}: kept {report['kept']} of {report['sentences_in']} sentences, "

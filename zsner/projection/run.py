@@ -55,14 +55,32 @@ def gold_of(recipe: StageRecipe, labelled: list[Sentence]) -> list[Sentence] | N
     return gold
 
 
-def run_stage(recipe: StageRecipe, run_dir: Path, restart: bool = False) -> dict[str, Any]:
-    """Pseudo-label (unless done), fine-tune the student (or resume it), return its metrics with the report."""
+def reuse_labels(source_run: Path, folder: Path, stage: str) -> None:
+    """Copy the finished pseudo-labels of another run of the same stage into ``folder``: an ablation that
+    changes only the student (loss, start, English mixed in) then trains on the very same labels, which a
+    stage that cannot be seeded (eflomal) would not give twice."""
+    report = pseudo.read_report(source_run / "pseudo")
+    if report is None:
+        raise ZsnerError("has no finished pseudo-labels (pseudo/labels.conll and pseudo/report.json)", source_run)
+    if report.get("stage") != stage:
+        raise ZsnerError(f"holds pseudo-labels of the {report.get('stage')} stage, not of {stage}", source_run)
+    shutil.copytree(source_run / "pseudo", folder, dirs_exist_ok=True)
+    atomic_write_json(folder / "report.json", {**report, "labels_from": str(source_run)})
+    log.info("%s: pseudo-labels copied from %s", stage, source_run)
+
+
+def run_stage(recipe: StageRecipe, run_dir: Path, restart: bool = False,
+              labels_from: Path | None = None) -> dict[str, Any]:
+    """Pseudo-label (unless done, or copied ``labels_from`` another run of the stage), fine-tune the student
+    (or resume it), return its metrics with the report."""
     folder = run_dir / "pseudo"
     student = recipe.student(folder / "labels.conll")
     directory = RunDirectory(run_dir, student.to_dict(), restart)
     directory.prepare()  # refuses another recipe's run before anything is computed
     if restart:
         shutil.rmtree(folder, ignore_errors=True)
+    if labels_from is not None and pseudo.read_report(folder) is None:
+        reuse_labels(labels_from, folder, recipe.stage)
     report = pseudo.read_report(folder)
     if report is None:
         device = resolve_device(recipe.transfer.device)
