@@ -78,7 +78,8 @@ class ApertiumTranslator:
         result = subprocess.run([self.binary, "-u", "-f", "html", self.mode], input="\n".join(lines) + "\n",
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise ZsnerError(f"apertium {self.mode} failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
+            said = result.stderr.strip().splitlines()
+            raise ZsnerError(f"apertium {self.mode} failed ({said[-1] if said else f'exit status {result.returncode}'})")
         return [line.strip() for line in result.stdout.rstrip("\n").split("\n")]
 
     def translate(self, texts: Sequence[str]) -> list[str]:
