@@ -246,7 +246,10 @@ def test_find_in_batches_equals_one_by_one(aligned, tiny, one_torch_thread):
 def test_training_fits_the_examples(aligned, tiny, one_torch_thread):
     """The labels reach the loss the right way round: after training, the examples' inside words are found
     far better than by the random head (a tiny encoder memorises; it cannot translate)."""
-    pairs, tags, links = aligned
+    pairs, tags, _ = aligned
+    # links between identical words (names cross unchanged), not eflomal's: eflomal cannot be seeded, and
+    # the same examples every time keep this test's threshold meaningful
+    links = [[(i, j) for i, e in enumerate(english) for j, t in enumerate(target) if e == t] for english, target in pairs]
     examples = build_examples(pairs, tags, links, 64, 0.25, seed=1)
     queries, gold = [(e.entity, e.target) for e in examples], [e.labels for e in examples]
     aligner = EntityAligner.from_encoder(tiny, 64, 0.5, seed=1)
