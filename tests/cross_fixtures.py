@@ -86,3 +86,15 @@ mapped_dir = "{mapped}"
 {extra}
 """)
     return path
+
+
+def scramble_tags(source: Path, target: Path, seed: int) -> Path:
+    """``source`` with every gold tag replaced by a random one (O or B-*, so still valid IOB2)."""
+    import random
+
+    rng = random.Random(seed)
+    tags = ["O", "B-PER", "B-LOC", "B-ORG", "B-MISC"]
+    lines = [line.rsplit(" ", 1)[0] + " " + rng.choice(tags) if line.strip() else line
+             for line in source.read_text(encoding="utf-8").splitlines()]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target

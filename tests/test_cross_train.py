@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cross_fixtures import make_recipe
+from cross_fixtures import make_recipe, scramble_tags
 from zsner.cross.cli import cross, table
 from zsner.cross.config import load_cross_recipe
 from zsner.cross.train_source import SourceTrainer
@@ -260,18 +260,6 @@ def test_table_rows_name_the_vectors_a_run_used(tmp_path, vectors, kind):
     assert vector_kind(tmp_path) == kind
 
 
-def _scramble_tags(source: Path, target: Path, seed: int) -> Path:
-    """``source`` with every gold tag replaced by a random one (O or B-*, so still valid IOB2)."""
-    import random
-
-    rng = random.Random(seed)
-    tags = ["O", "B-PER", "B-LOC", "B-ORG", "B-MISC"]
-    lines = [line.rsplit(" ", 1)[0] + " " + rng.choice(tags) if line.strip() else line
-             for line in source.read_text(encoding="utf-8").splitlines()]
-    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return target
-
-
 def _weights(path: Path) -> dict:
     import torch
 
@@ -294,8 +282,8 @@ def test_zero_resource_runs_never_read_target_gold_tags(shared_run, tmp_path):
     data = tmp / "data"
     blind = tmp_path / "blind"
     blind.mkdir()
-    unlabelled = _scramble_tags(data / "esp.train", blind / "esp.train", 1)
-    dev = _scramble_tags(data / "esp.testa", blind / "esp.testa", 2)
+    unlabelled = scramble_tags(data / "esp.train", blind / "esp.train", 1)
+    dev = scramble_tags(data / "esp.testa", blind / "esp.testa", 2)
     assert unlabelled.read_text() != (data / "esp.train").read_text()
 
     def blinded(model: str, extra: str = "", epochs: int = 3) -> Path:

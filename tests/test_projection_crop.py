@@ -216,3 +216,24 @@ def test_published_figures_beside_each_stage():
     assert reference("en-de", "entityalign-linear-ce") == "mbert 74.6, xlmr-large 76.9"
     assert reference("en-es", "transfer-linear") == "mbert 75.2, xlmr-large 80.8"
     assert reference("en-es", "selftrain-linear-reweighted") == ""  # no published row
+
+
+@pytest.mark.parametrize("stage", ["selftrain", "crop"])
+def test_stages_that_label_target_text_never_read_its_gold_tags(stage, tmp_path, slices, tiny, teacher, tiny_marian,
+                                                                one_torch_thread):
+    """Zero-resource: [target] unlabelled is the CoNLL train file, gold tags included. With those tags
+    scrambled, a stage's pseudo-labels and keep flags must not change (only the report's quality score may)."""
+    from cross_fixtures import scramble_tags
+    from zsner.projection.run import labeller
+
+    crop_settings = {"translator": "hf", "to_english": str(tiny_marian), "from_english": str(tiny_marian)}
+    path = stage_recipe(tmp_path, slices, tiny, teacher, crop=crop_settings)
+    blind = scramble_tags(slices["es_dev"], tmp_path / "esp.testa.scrambled", 7)
+    assert blind.read_text() != slices["es_dev"].read_text()
+    text = path.read_text()
+    blind_path = tmp_path / "blind.toml"
+    blind_path.write_text(text.replace(f'unlabelled = "{slices["es_dev"]}"', f'unlabelled = "{blind}"'))
+    assert str(blind) in blind_path.read_text()
+    seen, unseen = (labeller(stage)(load_stage_recipe(p, stage), torch.device("cpu")) for p in (path, blind_path))
+    assert [s.tokens for s in seen.sentences] == [s.tokens for s in unseen.sentences]
+    assert [s.tags for s in seen.sentences] == [s.tags for s in unseen.sentences] and seen.kept == unseen.kept
