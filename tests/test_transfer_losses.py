@@ -59,3 +59,23 @@ def test_an_unknown_loss_is_refused():
     scores, targets = _batch()
     with pytest.raises(ValueError, match="hinge"):
         token_loss(scores, targets, "hinge")
+
+
+def test_the_reweighted_loss_has_a_local_minimum_near_p_016():
+    """The documented trap: −(1+p)^4 log p of a single word, with p its gold tag's probability, falls to a
+    local minimum near p ≈ 0.16 and rises after it, so gradient descent from an untrained head (p ≈ 1/9)
+    stops there; CE falls all the way."""
+    p = torch.linspace(0.01, 0.99, 981, dtype=torch.float64)
+    reweighted, ce = -(1 + p) ** 4 * p.log(), -p.log()
+    falling = reweighted[1:] < reweighted[:-1]
+    first_rise = int((~falling).nonzero()[0])
+    assert 0.14 <= float(p[first_rise]) <= 0.18  # the local minimum
+    assert float(reweighted[first_rise]) == pytest.approx(3.31, abs=0.02)  # the loss a stuck student sat at
+    assert not bool(falling[first_rise : first_rise + 100].any())  # rising from there to p ≈ 0.26 at least
+    assert bool((ce[1:] < ce[:-1]).all())
+    # the same trap seen through token_loss on a 9-tag head: at p = 0.3 a step towards the gold tag raises it
+    z = torch.zeros(1, 9, dtype=torch.float64)
+    z[0, 0] = float(torch.log(torch.tensor(0.3 * 8 / 0.7)))  # softmax gives the gold tag p = 0.3
+    z.requires_grad_(True)
+    token_loss(z, torch.tensor([0]), "reweighted", 4.0).backward()
+    assert float(z.grad[0, 0]) > 0  # descent lowers the gold logit

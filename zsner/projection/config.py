@@ -4,6 +4,7 @@ labels, and how the student is fine-tuned on its labels), with one sub-table per
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from zsner.errors import ZsnerError
 from zsner.training.recipe import _typed
 from zsner.transfer.config import TransferRecipe, load_transfer_recipe
 from zsner.transfer.losses import LOSSES
+
+log = logging.getLogger("zsner.projection")
 
 INITS = ("teacher", "encoder")
 TRANSLATORS = ("apertium", "hf")
@@ -145,4 +148,8 @@ def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | 
     for failed, message in checks:
         if failed:
             raise ZsnerError(message, path)
+    if stages.init == "encoder" and stages.loss == "reweighted":
+        log.warning("%s: [stages] init = \"encoder\" with loss = \"reweighted\": from an untrained head this loss "
+                    "has a local minimum near p = 0.16 and the student may never learn (see zsner/transfer/losses.py); "
+                    "--set stages.loss=ce", path)
     return StageRecipe(recipe.base, recipe.target, recipe.transfer, stages, stage)
