@@ -237,3 +237,23 @@ def test_stages_that_label_target_text_never_read_its_gold_tags(stage, tmp_path,
     seen, unseen = (labeller(stage)(load_stage_recipe(p, stage), torch.device("cpu")) for p in (path, blind_path))
     assert [s.tokens for s in seen.sentences] == [s.tokens for s in unseen.sentences]
     assert [s.tags for s in seen.sentences] == [s.tags for s in unseen.sentences] and seen.kept == unseen.kept
+
+
+def test_stage_rows_are_told_apart_by_stage_settings_only(tmp_path):
+    """Two self-training runs differing in their start: the comparison labels them by stages.init, not by the
+    paths and [transfer] values the stage derives, nor by another stage's table."""
+    from zsner.cross.table import _split_by_settings
+
+    def run(name: str, init: str, extra_tables: dict) -> dict:
+        folder = tmp_path / name
+        folder.mkdir()
+        config = {"seed": 1, "stage": "selftrain",
+                  "transfer": {"encoder": "e5", "train": f"{folder}/pseudo/labels.conll", "init": init and "t.pt",
+                               "head_lr": 2e-5 if init else 1e-3},
+                  "stages": {"init": init or "encoder", "loss": "ce", "selftrain": {"min_confidence": 0.0},
+                             **extra_tables}}
+        (folder / "config.json").write_text(json.dumps(config))
+        return {"_dir": str(folder)}
+
+    groups = _split_by_settings([run("a", "teacher", {}), run("b", "", {"crop": {"translator": "apertium"}})])
+    assert sorted(groups) == ["stages.init=encoder", "stages.init=teacher"]

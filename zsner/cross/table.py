@@ -53,10 +53,29 @@ def vector_kind(run_dir: Path) -> str:
     return " + ".join("fasttext" if folder.as_posix() == "data/vectors" else folder.name for folder in folders)
 
 
+#: a stage run's [transfer] keys that its [stages] table sets (zsner.projection.config.StageRecipe.student):
+#: told by the stage's own keys, and the pseudo-label file is the run's own by construction
+STAGE_DERIVED = {"train", "init", "loss", "gamma", "epochs", "lr", "head_lr", "freeze_layers", "with_source", "stage"}
+
+
+def _stage_view(config: dict[str, Any]) -> dict[str, Any]:
+    """A pseudo-labelling stage's config as its settings: [transfer] without what [stages] derives, and
+    [stages] with the run's own stage table only (another stage's table does not change this run)."""
+    stage = config["stage"]
+    stages = {k: v for k, v in config.get("stages", {}).items() if not isinstance(v, dict)}
+    own = config.get("stages", {}).get(stage, {})
+    stages.update({f"{stage}.{k}": v for k, v in own.items()} if isinstance(own, dict) else {})
+    transfer = {k: v for k, v in config.get("transfer", {}).items() if k not in STAGE_DERIVED}
+    return {**config, "transfer": transfer, "stages": stages}
+
+
 def _settings(run_dir: Path) -> dict[str, str]:
     """The run's recorded config (config.json), flattened to ``section.key`` → value, seed left out."""
     flat: dict[str, str] = {}
-    for key, value in _config(run_dir).items():
+    config = _config(run_dir)
+    if config.get("stage"):
+        config = _stage_view(config)
+    for key, value in config.items():
         if key in NOT_SETTINGS:
             continue
         if isinstance(value, dict):
