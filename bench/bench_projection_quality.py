@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from zsner.data.conll import Sentence, read_conll  # noqa: E402
+from zsner.data.conll import Sentence  # noqa: E402
 from zsner.metrics import score  # noqa: E402
 from zsner.projection.config import load_stage_recipe  # noqa: E402
-from zsner.projection.crop_stage import match_back, translate_plain  # noqa: E402
+from zsner.projection.crop_stage import english_side, match_back  # noqa: E402
+from zsner.projection.run import gold_of  # noqa: E402
 from zsner.projection.selftrain import unlabelled_sentences  # noqa: E402
 from zsner.projection.teacher import tag as teacher_tag  # noqa: E402
 from zsner.projection.translate import translators  # noqa: E402
@@ -54,9 +55,9 @@ def main() -> None:
     recipe = load_stage_recipe(args.recipe, "crop", {"stages.crop.max_sentences": args.sentences})
     lang, cfg = recipe.target.language, recipe.stages.crop
     sentences = unlabelled_sentences(recipe, args.sentences)
-    gold = read_conll(recipe.target.unlabelled, scheme=recipe.target.scheme,
-                      encoding=recipe.target.unlabelled_encoding)[: len(sentences)]
-    assert [g.tokens for g in gold] == [s.tokens for s in sentences], "the unlabelled file has no gold tags"
+    gold = gold_of(recipe, sentences)
+    if gold is None:
+        sys.exit(f"{recipe.target.unlabelled}: no gold tags to score against")
     rows = []
 
     start = time.perf_counter()
@@ -65,12 +66,8 @@ def main() -> None:
 
     start = time.perf_counter()
     to_english, from_english = translators(cfg.translator, lang, cfg.to_english, cfg.from_english)
-    english = translate_plain(to_english, [" ".join(s.tokens) for s in sentences], "en")
+    english, english_tags = english_side(recipe, sentences, to_english, device)
     present = [i for i, e in enumerate(english) if e]
-    tagged, _ = teacher_tag(recipe, [Sentence(english[i]) for i in present], device, "English translations")
-    english_tags: list[list[str]] = [[] for _ in sentences]
-    for i, t in zip(present, tagged):
-        english_tags[i] = t
     shared = time.perf_counter() - start
 
     start = time.perf_counter()

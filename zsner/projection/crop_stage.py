@@ -41,6 +41,16 @@ def translate_plain(translator: Translator, texts: list[str], lang: str) -> list
     return [tokenize(translator.unescape(t), lang) for t in out]
 
 
+def english_side(recipe: StageRecipe, sentences: Sequence[Sentence], to_english: Translator, device: torch.device
+                 ) -> tuple[list[list[str]], list[list[str]]]:
+    """CROP's first half: each target sentence's English translation (tokens) and the teacher's tags of it;
+    a sentence the translator left empty gets no tokens and no tags."""
+    english = translate_plain(to_english, [" ".join(s.tokens) for s in sentences], "en")
+    tagged, _ = teacher_tag(recipe, [Sentence(t) for t in english if t], device, "English translations")
+    tags_of = iter(tagged)
+    return english, [next(tags_of) if tokens else [] for tokens in english]
+
+
 def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
     """Translate, tag, back-translate with markers, and match every unlabelled target sentence."""
     cfg, lang = recipe.stages.crop, recipe.target.language
@@ -50,13 +60,8 @@ def label(recipe: StageRecipe, device: torch.device) -> PseudoLabels:
                                            cfg.batch_size, cfg.num_beams)
     log.info("crop: %s translates %d sentences of %s into English", to_english.name, len(sentences),
              recipe.target.unlabelled)
-    english = translate_plain(to_english, [" ".join(s.tokens) for s in sentences], "en")
+    english, english_tags = english_side(recipe, sentences, to_english, device)
     forward_seconds = time.perf_counter() - started
-    has_text = [bool(tokens) for tokens in english]
-    english_tags, _ = teacher_tag(recipe, [Sentence(t) for t in english if t], device, "English translations")
-    tags_of = iter(english_tags)
-    english_tags = [next(tags_of) if present else [] for present in has_text]
-
     labels = match_back(sentences, english, english_tags, from_english, lang)
     seconds = time.perf_counter() - started
     labels.facts.update({"teacher": recipe.stages.teacher, "source": recipe.target.unlabelled,
