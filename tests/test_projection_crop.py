@@ -257,3 +257,11 @@ def test_stage_rows_are_told_apart_by_stage_settings_only(tmp_path):
 
     groups = _split_by_settings([run("a", "teacher", {}), run("b", "", {"crop": {"translator": "apertium"}})])
     assert sorted(groups) == ["stages.init=encoder", "stages.init=teacher"]
+
+
+@pytest.mark.parametrize("stage", ["wordalign", "entityalign"])
+def test_a_parallel_text_stage_without_its_file_is_one_line(stage, tmp_path, slices, tiny, teacher):
+    path = stage_recipe(tmp_path, slices, tiny, teacher, **{stage: {"parallel": ""}})
+    with pytest.raises(ZsnerError, match=rf"\[stages\.{stage}\] parallel is not set"):
+        load_stage_recipe(path, stage)
+    load_stage_recipe(path, "selftrain")  # a stage that reads no parallel text does not care

@@ -57,7 +57,8 @@ def _bert_tokenizer(sentences: list[str], vocab_size: int):
     chars = sorted({c for w in words for c in w})
     # every word can be spelt with single characters and ##-continuations; frequent words are one piece
     vocab = [*BERT_SPECIALS, *chars, *(f"##{c}" for c in chars)]
-    vocab += [w for w in _frequent_first(words, vocab_size) if w not in set(vocab)][: vocab_size - len(vocab)]
+    spelt = set(vocab)
+    vocab += [w for w in _frequent_first(words, vocab_size) if w not in spelt][: vocab_size - len(vocab)]
     tokenizer = Tokenizer(WordPiece({piece: i for i, piece in enumerate(vocab)}, unk_token="[UNK]"))
     tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = pre_tokenizer

@@ -35,8 +35,9 @@ parallel (`make parallel-X` builds it from the LibreOffice help), eflomal aligns
 entity is copied onto the target words it is aligned to (pairs with an unaligned or overlapping entity
 are dropped and counted), and a student starting from the teacher is fine-tuned on the target sides.
 pseudo/report.json counts pairs kept, dropped by reason and entities per type. ^C saves the state; the
-same command resumes. Example: zsner stage wordalign recipes/es.toml --set stages.wordalign.max_pairs=10000
-""", "stages.wordalign.max_pairs=10000"),
+same command resumes. Example, every pair instead of the recipe's first 10,000:
+zsner stage wordalign recipes/es.toml --set stages.wordalign.max_pairs=0
+""", "stages.wordalign.max_pairs=0"),
     "crop": ("""CROP: translate, tag, translate back with entity markers, match.
 
 Each sentence of RECIPE's [target] unlabelled is translated into English ([stages.crop] translator:

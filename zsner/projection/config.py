@@ -111,7 +111,7 @@ class StageRecipe(TransferRecipe):
         return dataclasses.replace(self, transfer=transfer)
 
 
-#: stage name -> its sub-table's type (each stage's labeller is ``zsner.projection.<name>_stage.label``)
+#: stage name -> the type of its sub-table (its labeller: ``zsner.projection.run.LABELLERS``)
 STAGE_TABLES = {"selftrain": SelfTrainConfig, "wordalign": WordAlignConfig, "crop": CropConfig,
                 "entityalign": EntityAlignConfig}
 STAGES = tuple(STAGE_TABLES)
@@ -137,10 +137,8 @@ def load_stage_recipe(path: str | Path, stage: str, overrides: dict[str, Any] | 
          f"[stages] loss = {stages.loss!r} weights single words: it needs [transfer] head = \"linear\""),
         (stages.epochs <= 0 or stages.lr <= 0, "[stages] epochs and lr must be positive"),
         (not 0 <= selftrain.min_confidence <= 1, "[stages.selftrain] min_confidence is a probability, in [0, 1]"),
-        (stage == "wordalign" and not stages.wordalign.parallel,
-         "[stages.wordalign] parallel is not set (a parallel text file: make parallel-X builds one)"),
-        (stage == "entityalign" and not entityalign.parallel,
-         "[stages.entityalign] parallel is not set (a parallel text file: make parallel-X builds one)"),
+        (not getattr(getattr(stages, stage), "parallel", True),
+         f"[stages.{stage}] parallel is not set (a parallel text file: make parallel-X builds one)"),
         (not 0 <= entityalign.negatives < 1, "[stages.entityalign] negatives is a share, in [0, 1)"),
         (stages.crop.translator not in TRANSLATORS,
          f"[stages.crop] translator = {stages.crop.translator!r} should be one of {', '.join(TRANSLATORS)}"),
