@@ -115,6 +115,9 @@ def test_folder_is_a_plain_xlmr_model_for_transformers(e5_encoder_dir):
     sizes = (config.model_type, config.num_hidden_layers, config.hidden_size, config.vocab_size)
     assert sizes == ("xlm-roberta", 12, 384, 250037)
     assert (config.max_position_embeddings, config.pad_token_id, config.layer_norm_eps) == (514, 1, 1e-12)
+    # recorded as save_pretrained does: without it transformers 5.17 warns that the tokenizer is a broken Mistral one
+    from importlib import metadata
+    assert json.loads((e5_encoder_dir / "config.json").read_text())["transformers_version"] == metadata.version("transformers")
     assert 117_000_000 < sum(p.numel() for n, p in model.named_parameters() if "pooler" not in n) < 118_000_000
 
     tokenizer = AutoTokenizer.from_pretrained(str(e5_encoder_dir), local_files_only=True)
@@ -309,6 +312,21 @@ def test_an_encoder_with_missing_weights_is_refused(tmp_path, tiny_encoder_dir):
     weights = {k: v for k, v in load_file(partial / "model.safetensors").items() if ".layer.1." not in k}
     save_file(weights, str(partial / "model.safetensors"), metadata={"format": "pt"})
     _one_line_error(load_encoder, partial, "encoder weights missing or of the wrong shape")
+
+
+def test_loading_an_encoder_keeps_attention_off_cudnn(tiny_encoder_dir):
+    """cuDNN attention builds a plan per batch shape (4x slower bf16 fine-tuning on an H200): never chosen."""
+    import torch
+
+    from zsner.encoders import load_encoder
+
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    torch.backends.cuda.enable_cudnn_sdp(True)
+    try:
+        load_encoder(tiny_encoder_dir)
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(before)
 
 
 # -- tiny encoders -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -67,6 +68,10 @@ def write_hf_folder(source: Path, folder: Path, progress: Progress) -> dict:
     except FormatError as err:
         raise ZsnerError(str(err), source) from None
     config = xlmr_config(model)
+    try:  # as save_pretrained records it; transformers 5.x before 5.25 takes a config without it for Mistral's
+        config["transformers_version"] = metadata.version("transformers")  # and warns about its tokenizer regex
+    except metadata.PackageNotFoundError:
+        pass
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     progress(f"dequantising {len(model.tensors)} tensors ({model.header.layers} layers, hidden {model.header.hidden})")
     state = xlmr_state_dict(model)
