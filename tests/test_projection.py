@@ -109,7 +109,7 @@ def test_the_report_counts_what_was_kept_and_scores_it_against_gold(slices):
     from collections import Counter
 
     from zsner.data.conll import Sentence
-    from zsner.metrics import chunks
+    from zsner.data.tags import chunks
     from zsner.projection.pseudo import PseudoLabels, quality
 
     gold = read_conll(slices["es_dev"])
@@ -174,7 +174,7 @@ def test_wordalign_projects_each_english_entity_once_or_drops_the_pair(tmp_path,
     dropped pair is counted with its reason; the student trains on the kept target sides."""
     from collections import Counter
 
-    from zsner.metrics import chunks
+    from zsner.data.tags import chunks
     from zsner.projection import wordalign_stage
     from zsner.projection.wordalign import read_parallel
 

@@ -15,8 +15,8 @@ import torch
 from conftest import REPO
 from transfer_fixtures import stage_recipe
 from zsner.data.conll import read_conll
+from zsner.data.tags import chunks
 from zsner.errors import ZsnerError
-from zsner.metrics import chunks
 from zsner.projection.config import load_stage_recipe
 from zsner.projection.entityalign import (IGNORE, INSIDE, AlignmentModel, EntityAligner, build_examples,
                                          encode_pairs, longest_run, negative_examples, positive_examples,

@@ -1,8 +1,9 @@
 """Entity-level precision, recall and F1, exactly as the CoNLL shared tasks' ``conlleval`` script.
 
-Chunks are found with conlleval's own start/end rules (so IOB1 input, stray ``I-`` tags and type
-changes inside an entity are scored as conlleval scores them), extended to ``E-``/``S-`` tags.
-A predicted chunk is correct when a gold chunk has the same type, start and end.
+Chunks are found with conlleval's own start/end rules (``zsner.data.tags.chunks``: IOB1 input, stray ``I-``
+tags and type changes inside an entity are scored as conlleval scores them), extended to ``E-``/``S-`` tags as
+seqeval's conlleval mode extends them. A predicted chunk is correct when a gold chunk has the same type, start
+and end.
 """
 from __future__ import annotations
 
@@ -10,46 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-Chunk = tuple[str, int, int]  # (type, start, end inclusive)
-
-
-def _split(tag: str) -> tuple[str, str]:
-    # conlleval splits on the first '-': 'B-PER' -> ('B', 'PER'); 'O' -> ('O', '').
-    if tag == "O" or "-" not in tag:
-        return (tag if tag in ("O", "[", "]", ".") else "O"), ""
-    prefix, kind = tag.split("-", 1)
-    return prefix, kind
-
-
-def _ends(prev_tag: str, tag: str, prev_type: str, kind: str) -> bool:
-    if prev_tag in ("E", "S"):
-        return True
-    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
-        return True
-    return prev_tag not in ("O", ".") and prev_type != kind
-
-
-def _starts(prev_tag: str, tag: str, prev_type: str, kind: str) -> bool:
-    if tag in ("B", "S"):
-        return True
-    if prev_tag in ("E", "S", "O") and tag in ("I", "E"):
-        return True
-    return tag not in ("O", ".") and prev_type != kind
-
-
-def chunks(tags: Sequence[str]) -> list[Chunk]:
-    """Entity chunks of one tag sequence, with conlleval's boundary rules."""
-    found: list[Chunk] = []
-    prev_tag, prev_type, start = "O", "", -1
-    for i, tag in enumerate(list(tags) + ["O"]):
-        prefix, kind = _split(tag)
-        if start >= 0 and _ends(prev_tag, prefix, prev_type, kind):
-            found.append((prev_type, start, i - 1))
-            start = -1
-        if _starts(prev_tag, prefix, prev_type, kind):
-            start = i
-        prev_tag, prev_type = prefix, kind
-    return found
+from zsner.data.tags import chunks
 
 
 @dataclass

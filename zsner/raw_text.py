@@ -99,7 +99,7 @@ def read_raw_lines(lines: Iterable[str], lang: str) -> Iterator[TextSentence]:
 
 def entity_spans(item: TextSentence, tags: list[str]) -> list[dict]:
     """The entities of IOB2 ``tags`` as ``{"type", "start", "end", "text", "tokens"}`` in ``item.text``."""
-    from zsner.metrics import chunks
+    from zsner.data.tags import chunks
 
     out = []
     for kind, first, last in chunks(tags):

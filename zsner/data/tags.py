@@ -31,6 +31,54 @@ def split_tag(tag: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+# -- entity chunks, by conlleval's rules ---------------------------------------------------------------------
+
+Chunk = tuple[str, int, int]  # (type, start, end inclusive)
+
+
+def _conlleval_split(tag: str) -> tuple[str, str]:
+    # conlleval splits on the first '-': 'B-PER' -> ('B', 'PER'); 'O' -> ('O', ''); anything else reads as O.
+    if tag == "O" or "-" not in tag:
+        return (tag if tag in ("O", "[", "]", ".") else "O"), ""
+    prefix, kind = tag.split("-", 1)
+    return prefix, kind
+
+
+def _ends(prev_tag: str, tag: str, prev_type: str, kind: str) -> bool:
+    if prev_tag in ("E", "S"):
+        return True
+    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
+        return True
+    return prev_tag not in ("O", ".") and prev_type != kind
+
+
+def _starts(prev_tag: str, tag: str, prev_type: str, kind: str) -> bool:
+    if tag in ("B", "S"):
+        return True
+    if prev_tag in ("E", "S", "O") and tag in ("I", "E"):
+        return True
+    return tag not in ("O", ".") and prev_type != kind
+
+
+def chunks(tags: Sequence[str]) -> list[Chunk]:
+    """Entity chunks of one tag sequence in any scheme here, with conlleval's boundary rules (what it scores).
+
+    conlleval knows ``B-``/``I-`` (and IOE's ``E-``); ``S-`` and IOBES's ``E-`` close their entity, as in seqeval's
+    conlleval mode. On IOB1/IOB2 this is conlleval exactly.
+    """
+    found: list[Chunk] = []
+    prev_tag, prev_type, start = "O", "", -1
+    for i, tag in enumerate(list(tags) + ["O"]):
+        prefix, kind = _conlleval_split(tag)
+        if start >= 0 and _ends(prev_tag, prefix, prev_type, kind):
+            found.append((prev_type, start, i - 1))
+            start = -1
+        if _starts(prev_tag, prefix, prev_type, kind):
+            start = i
+        prev_tag, prev_type = prefix, kind
+    return found
+
+
 def check_scheme(scheme: str) -> str:
     """Normalise a scheme name, rejecting unknown ones with a message that lists the valid names."""
     name = scheme.lower()
@@ -86,18 +134,22 @@ def iob2_to_iobes(tags: Sequence[str]) -> list[str]:
 
 
 def iobes_to_iob2(tags: Sequence[str]) -> list[str]:
-    """Inverse of :func:`iob2_to_iobes`: ``S-`` → ``B-``, ``E-`` → ``I-``.
+    """Inverse of :func:`iob2_to_iobes`: the same entities, each opened by ``B-`` and continued by ``I-``.
 
-    Applied to model output too, where the sequence may be ill-formed (an ``E-`` without a ``B-``);
-    the result is then scored as conlleval would score it, with no repair.
+    On well-formed IOBES this is ``S-`` → ``B-``, ``E-`` → ``I-``. Model output may be ill-formed, and then the
+    IOB2 written here holds exactly the entities :func:`chunks` reads in the IOBES (an ``E-`` or ``S-`` closes
+    its entity: ``S-PER E-PER`` is two, as seqeval's conlleval mode scores it), so scoring a prediction before or
+    after the conversion gives one answer. Lample's plain ``S``→``B``, ``E``→``I`` would make it one ``B-PER I-PER``.
     """
     out = []
+    prev_prefix, prev_type = "O", ""
     for tag in tags:
         prefix, kind = split_tag(tag)
         if prefix == "O":
             out.append("O")
         else:
-            out.append(f"{ {'S': 'B', 'E': 'I'}.get(prefix, prefix)}-{kind}")
+            out.append(f"{'B' if _starts(prev_prefix, prefix, prev_type, kind) else 'I'}-{kind}")
+        prev_prefix, prev_type = prefix, kind
     return out
 
 

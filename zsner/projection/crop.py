@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from zsner.metrics import chunks
+from zsner.data.tags import chunks
 
 #: reasons :func:`project` gives for dropping a sentence
 UNMATCHED_ENTITY = "unmatched_entity"

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import torch
 
 from zsner.data.conll import Sentence
+from zsner.data.tags import chunks
 from zsner.embeddings.tokenize import tokenize
-from zsner.metrics import chunks
 from zsner.projection.config import StageRecipe
 from zsner.projection.crop import Entity, candidates_of, entities_of, mark, marked_spans, project
 from zsner.projection.pseudo import PseudoLabels

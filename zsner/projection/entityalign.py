@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from zsner.data.batching import bucketed_batches
-from zsner.metrics import chunks
+from zsner.data.tags import chunks
 from zsner.projection.wordalign import Link, Pair, project
 from zsner.transfer.losses import token_loss
 from zsner.transfer.optim import Optimisers, clip_dense, prepare_embeddings

@@ -24,9 +24,9 @@ from pathlib import Path
 import torch
 
 from zsner.data.conll import Sentence
+from zsner.data.tags import chunks
 from zsner.encoders.precision import autocast_for
 from zsner.errors import ZsnerError
-from zsner.metrics import chunks
 from zsner.projection.config import StageRecipe
 from zsner.projection.entityalign import EntityAligner, Span, build_examples, no_scores
 from zsner.projection.pseudo import PseudoLabels

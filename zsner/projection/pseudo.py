@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from zsner.data.conll import Sentence, write_conll
-from zsner.data.tags import iob1_to_iob2
+from zsner.data.tags import chunks, iob1_to_iob2
 from zsner.errors import ZsnerError
-from zsner.metrics import chunks, score
+from zsner.metrics import score
 from zsner.utils import atomic_write_json
 
 

@@ -25,8 +25,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from zsner.data.tags import chunks
 from zsner.errors import ZsnerError
-from zsner.metrics import chunks
 
 log = logging.getLogger("zsner.projection")
 

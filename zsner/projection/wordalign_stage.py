@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from zsner.data.conll import Sentence
-from zsner.metrics import chunks
+from zsner.data.tags import chunks
 from zsner.projection.config import StageRecipe
 from zsner.projection.pseudo import PseudoLabels
 from zsner.projection.teacher import tag as teacher_tag
