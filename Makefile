@@ -12,7 +12,7 @@ NER_DATA := data/ner/.fetched
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
-	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
+	@grep -hE '^[a-zA-Z0-9%_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 22
 
 setup: $(INSTALLED) $(if $(GPU),$(VENV)/.installed-gpu)  ## create .venv and install zsner with its test extras (GPU=1: CUDA builds too)
 

@@ -197,3 +197,27 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
     unnamed = subprocess.run(["make", "--dry-run", "map-de", f"VECTOR_PATH={tmp_path}/wiki.%.vec"], cwd=ROOT,
                              capture_output=True, text=True)
     assert unnamed.returncode != 0 and "name these vectors too, e.g. VECTORS=wiki" in unnamed.stderr
+
+
+def test_table2_trains_random_and_the_vectors_kind_with_and_without_chars():
+    def commands(*args: str) -> list[str]:
+        result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
+                                text=True, check=True)
+        return [" ".join(line.split()) for line in result.stdout.splitlines() if "/zsner train " in line]
+
+    es = commands("table2-es")
+    assert es == [
+        ".venv/bin/zsner train recipes/es.toml --target-language --set 'vectors.es=\"\"' --run-dir runs/table2/es/random-char",
+        ".venv/bin/zsner train recipes/es.toml --target-language --set 'vectors.es=\"\"' --set model.use_chars=false "
+        "--run-dir runs/table2/es/random-nochar",
+        ".venv/bin/zsner train recipes/es.toml --target-language --set vectors.es=data/vectors/es.vec "
+        "--run-dir runs/table2/es/fasttext-char",
+        ".venv/bin/zsner train recipes/es.toml --target-language --set vectors.es=data/vectors/es.vec "
+        "--set model.use_chars=false --run-dir runs/table2/es/fasttext-nochar"]
+    en = commands("table2-en", "VECTORS=e5-small")
+    assert all(c.startswith(".venv/bin/zsner train recipes/en.toml --set") for c in en)  # English: its own recipe
+    assert [c.split(" --run-dir ")[1] for c in en] == [f"runs/table2/en/{kind}-{chars}" for kind in ("random", "e5-small")
+                                                      for chars in ("char", "nochar")]
+    assert "--set vectors.en=data/vectors/e5-small/en.vec --set model.word_dim=" in en[2]
+    everything = commands("table2")
+    assert len(everything) == 5 * 4 and not any("recipes/de.toml" in c for c in everything)

@@ -79,17 +79,23 @@ def _json_scores(scores) -> dict:
 
 @cli.command()
 @click.argument("recipe", type=click.Path(path_type=Path))
-@run_options("Where config, log, checkpoints and metrics go (default: runs/train-<name>).", "training.epochs=5")
-def train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...], restart: bool) -> None:
+@run_options("Where config, log, checkpoints and metrics go (default: runs/train-<name>, runs/mono-<language> "
+             "with --target-language).", "training.epochs=5")
+@click.option("--target-language", "on_target", is_flag=True,
+              help="RECIPE is a language pair's: train a supervised tagger of its target language instead, on "
+              "[target] unlabelled with its gold tags, [target] dev and test, the pair's model and training tables "
+              "(the paper's Table 2; `make table2`).")
+def train(recipe: Path, run_dir: Path | None, seed: int | None, sets: tuple[str, ...], restart: bool,
+          on_target: bool) -> None:
     """Train the BiLSTM-CRF tagger described by RECIPE (a TOML file in recipes/).
 
     An interrupted run (^C) resumes when the same command is run again.
     """
-    from zsner.training.recipe import load_recipe
+    from zsner.training.recipe import load_recipe, target_recipe
     from zsner.training.trainer import Trainer
 
-    loaded = load_recipe(recipe, recipe_overrides(sets, seed))
-    run_dir = run_dir or Path("runs") / f"train-{loaded.name}"
+    loaded = (target_recipe if on_target else load_recipe)(recipe, recipe_overrides(sets, seed))
+    run_dir = run_dir or Path("runs") / (f"mono-{loaded.name}" if on_target else f"train-{loaded.name}")
     metrics = Trainer(loaded, run_dir, restart=restart).run()
     for split in ("dev", "test"):
         if split in metrics:
@@ -273,14 +279,14 @@ def compare(pair: str, runs_dirs: tuple[Path, ...], out: Path | None) -> None:
 
 def _register_stage_commands() -> None:
     """Commands of the other pipeline stages live beside their code; the group collects them here."""
-    from zsner.cross.cli import cross, table
+    from zsner.cross.cli import cross, table, table2
     from zsner.embeddings.cli import corpus, dict_group, embed
     from zsner.encoders.cli import encoders
     from zsner.mapping.cli import map_command
     from zsner.projection.cli import stage
     from zsner.transfer.cli import transfer
 
-    for command in (embed, corpus, dict_group, map_command, cross, table, transfer, stage, encoders):
+    for command in (embed, corpus, dict_group, map_command, cross, table, table2, transfer, stage, encoders):
         cli.add_command(command)
 
 

@@ -112,3 +112,22 @@ def table(runs_dirs: tuple[Path, ...], out: Path) -> None:
     written = figure2(runs_dirs, out)
     for path in written:
         click.echo(f"wrote {path}", err=True)
+
+
+@click.command("table2")
+@click.option("--runs", "runs_dirs", type=click.Path(path_type=Path), multiple=True, default=[Path("runs/table2")],
+              show_default=True, help="Folder searched (recursively) for supervised runs (zsner train); repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/table2"), show_default=True,
+              help="Output prefix: writes OUT.md and OUT.csv.")
+def table2(runs_dirs: tuple[Path, ...], out: Path) -> None:
+    """Table 2: supervised monolingual test F1 per language, by word embeddings (random, fastText, distilled,
+    ...) with and without the char LSTM, the paper's figure beside each row (`make table2` trains the runs)."""
+    from zsner.cross.table2 import collect, write_table
+
+    rows = collect(runs_dirs)
+    if not rows:
+        from zsner.errors import ZsnerError
+
+        raise ZsnerError("no supervised run with metrics.json found (run `make table2`)", ", ".join(map(str, runs_dirs)))
+    click.echo(write_table(rows, out))
+    click.echo(f"wrote {out}.md and {out}.csv", err=True)
