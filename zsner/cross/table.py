@@ -34,7 +34,7 @@ NOT_SETTINGS = {"seed", "path", "name", "threads", "device", "eval_batch_size", 
 VECTOR_SETTINGS = ("vectors.", "cross.mapped_dir", "model.word_dim")
 
 
-def _config(run_dir: Path) -> dict[str, Any]:
+def run_config(run_dir: Path) -> dict[str, Any]:
     try:
         config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -46,7 +46,7 @@ def vector_kind(run_dir: Path) -> str:
     """Which word vectors a run used, named by the folder of its ``[vectors]`` files: ``fasttext`` for the
     vectors trained here (data/vectors/LANG.vec), ``e5-small`` for data/vectors/e5-small/ (distilled),
     the folder's name for files of one's own; "" for runs without word vectors (model transfer)."""
-    vectors = _config(run_dir).get("vectors")
+    vectors = run_config(run_dir).get("vectors")
     if not isinstance(vectors, dict) or not vectors:
         return ""
     folders = sorted({Path(str(path)).parent for path in vectors.values()})
@@ -69,10 +69,10 @@ def _stage_view(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "transfer": transfer, "stages": stages}
 
 
-def _settings(run_dir: Path) -> dict[str, str]:
+def run_settings(run_dir: Path) -> dict[str, str]:
     """The run's recorded config (config.json), flattened to ``section.key`` → value, seed left out."""
     flat: dict[str, str] = {}
-    config = _config(run_dir)
+    config = run_config(run_dir)
     if config.get("stage"):
         config = _stage_view(config)
     for key, value in config.items():
@@ -89,7 +89,7 @@ def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, A
     """Runs of one (pair, variant) grouped by their settings, so that only runs that differ in the
     seed alone are pooled; each group is labelled by the settings that set it apart ("" if one)."""
     by_settings: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    settings = {id(r): _settings(Path(r["_dir"])) for r in runs}
+    settings = {id(r): run_settings(Path(r["_dir"])) for r in runs}
     for r in runs:
         by_settings[json.dumps(settings[id(r)], sort_keys=True)].append(r)
     if len(by_settings) == 1:
@@ -104,7 +104,7 @@ def _split_by_settings(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, A
     return out
 
 
-def _find(runs_dirs: Iterable[Path], name: str) -> list[Path]:
+def find_runs_files(runs_dirs: Iterable[Path], name: str) -> list[Path]:
     """Every file called ``name`` under the given folders, each once, in a stable order."""
     return sorted({path.resolve(): path for folder in runs_dirs for path in Path(folder).rglob(name)}.values())
 
@@ -119,7 +119,7 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
     """
     reference = reference or paper_f1
     found: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for path in _find(runs_dirs, "metrics.json"):
+    for path in find_runs_files(runs_dirs, "metrics.json"):
         try:
             metrics = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -235,7 +235,7 @@ def _pooled_curves(runs_dirs: Iterable[Path]) -> tuple[dict[str, dict[int, Count
     is one source model: a seed, a schedule), and how many files each pair pooled."""
     curves: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
     files: dict[str, int] = defaultdict(int)
-    for path in _find(runs_dirs, "pseudo-labels.round0.conll"):
+    for path in find_runs_files(runs_dirs, "pseudo-labels.round0.conll"):
         metrics = path.parent / "metrics.json"
         if not metrics.is_file():
             continue  # a run still training: its row is not in the table either

@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
-from zsner.cross.table import _config, _find, _settings, vector_kind, write_rows
+from zsner.cross.table import find_runs_files, run_config, run_settings, vector_kind, write_rows
 
 LANGUAGES = ["en", "es", "nl", "de", "ar", "fi"]  # the paper's order
 
@@ -30,17 +30,17 @@ def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
     """One row per (language, embeddings, chars, settings) over every supervised ``metrics.json`` (a run of
     ``zsner train``: it has ``test`` scores and no cross-lingual selection) under ``runs_dirs``."""
     groups: dict[tuple[str, str, bool, str], list[dict[str, Any]]] = defaultdict(list)
-    for path in _find(runs_dirs, "metrics.json"):
+    for path in find_runs_files(runs_dirs, "metrics.json"):
         try:
             metrics = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
         if not isinstance(metrics, dict) or "test" not in metrics or "f1_tgt_dev_selected" in metrics:
             continue
-        config = _config(path.parent)
+        config = run_config(path.parent)
         language = config.get("data", {}).get("language", "?")
         chars = bool(config.get("model", {}).get("use_chars", True))
-        settings = {k: v for k, v in _settings(path.parent).items() if not k.startswith(("vectors.", "data."))}
+        settings = {k: v for k, v in run_settings(path.parent).items() if not k.startswith(("vectors.", "data."))}
         metrics["_dir"], metrics["_epochs"] = str(path.parent), config.get("training", {}).get("epochs")
         key = (language, vector_kind(path.parent) or "random", chars, json.dumps(settings, sort_keys=True))
         groups[key].append(metrics)
