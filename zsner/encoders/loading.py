@@ -73,7 +73,7 @@ def load_tokenizer(path: str | Path):
     return tokenizer
 
 
-def plan_free_attention(torch) -> None:
+def plan_free_attention() -> None:
     """Keep PyTorch's attention off the cuDNN kernel, which on a GPU costs a plan per batch shape.
 
     PyTorch prefers cuDNN attention for bf16/fp16 on recent NVIDIA GPUs, and cuDNN builds an execution plan for
@@ -82,6 +82,8 @@ def plan_free_attention(torch) -> None:
     sentences/s on first-seen shapes and 432 on repeated ones, 4x slower than fp32 in the bench. The flash and
     memory-efficient kernels that take over need no plan. A no-op on CPUs.
     """
+    import torch
+
     torch.backends.cuda.enable_cudnn_sdp(False)
 
 
@@ -98,7 +100,7 @@ def load_encoder(path: str | Path, dtype: Any = None):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per load: noise in make logs, and a local load takes a second
-    plan_free_attention(torch)
+    plan_free_attention()
 
     try:
         config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
