@@ -41,7 +41,7 @@ def collect(runs_dirs: Iterable[Path]) -> list[dict[str, Any]]:
         language = config.get("data", {}).get("language", "?")
         chars = bool(config.get("model", {}).get("use_chars", True))
         settings = {k: v for k, v in run_settings(path.parent).items() if not k.startswith(("vectors.", "data."))}
-        metrics["_dir"], metrics["_epochs"] = str(path.parent), config.get("training", {}).get("epochs")
+        metrics["_epochs"] = config.get("training", {}).get("epochs")
         key = (language, vector_kind(path.parent) or "random", chars, json.dumps(settings, sort_keys=True))
         groups[key].append(metrics)
     rows = []

@@ -89,13 +89,20 @@ def check_scheme(scheme: str) -> str:
 
 def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
     """In IOB1 an entity may open with ``I-``; IOB2 always opens with ``B-``."""
-    out: list[str] = []
+    return _opened_by_b(tags)
+
+
+def _opened_by_b(tags: Sequence[str]) -> list[str]:
+    """IOB2 with exactly the entities :func:`chunks` reads in ``tags`` (IOB1, IOB2 or IOBES): ``B-`` where
+    conlleval's rules start an entity, ``I-`` on the rest of it."""
+    out = []
     prev_prefix, prev_type = "O", ""
     for tag in tags:
         prefix, kind = split_tag(tag)
-        if prefix == "I" and (prev_prefix == "O" or prev_type != kind):
-            prefix = "B"
-        out.append("O" if prefix == "O" else f"{prefix}-{kind}")
+        if prefix == "O":
+            out.append("O")
+        else:
+            out.append(f"{'B' if _starts(prev_prefix, prefix, prev_type, kind) else 'I'}-{kind}")
         prev_prefix, prev_type = prefix, kind
     return out
 
@@ -141,16 +148,7 @@ def iobes_to_iob2(tags: Sequence[str]) -> list[str]:
     its entity: ``S-PER E-PER`` is two, as seqeval's conlleval mode scores it), so scoring a prediction before or
     after the conversion gives one answer. Lample's plain ``S``→``B``, ``E``→``I`` would make it one ``B-PER I-PER``.
     """
-    out = []
-    prev_prefix, prev_type = "O", ""
-    for tag in tags:
-        prefix, kind = split_tag(tag)
-        if prefix == "O":
-            out.append("O")
-        else:
-            out.append(f"{'B' if _starts(prev_prefix, prefix, prev_type, kind) else 'I'}-{kind}")
-        prev_prefix, prev_type = prefix, kind
-    return out
+    return _opened_by_b(tags)
 
 
 def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:
