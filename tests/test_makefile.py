@@ -24,6 +24,16 @@ def dry_run(*targets: str) -> list[str]:
     return [line for line in result.stdout.splitlines() if " cross train " in line]
 
 
+def zsner_commands(*args: str, containing: str = "") -> list[str]:
+    """The zsner commands `make --dry-run --always-make ARGS` prints (those holding ``containing``), words joined
+    by single spaces and without --restart: it appears where this working copy already has the run (and leaves a
+    blank where it has not), which is not what the tests here check."""
+    result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    return [" ".join(word for word in line.split() if word != "--restart")
+            for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ") and containing in line]
+
+
 def test_seeds_of_one_pair_train_every_model_of_table_4_once_per_seed():
     commands = dry_run("seeds-nl", "TABLE_SEEDS=3 7")
     assert len(commands) == 2 * 5
@@ -125,12 +135,7 @@ def test_a_replaced_german_test_file_reruns_the_german_runs_only(tmp_path):
 
 def test_transfer_targets_train_or_retarget():
     def commands(*targets: str) -> list[str]:
-        result = subprocess.run(["make", "--dry-run", "--always-make", *targets], cwd=ROOT, capture_output=True,
-                                text=True, check=True)
-        # --restart appears where this working copy already has the run (and leaves a blank where it has not):
-        # neither is what is checked here, so words are compared with single spaces and without it
-        return [" ".join(word for word in line.split() if word != "--restart")
-                for line in result.stdout.splitlines() if " transfer " in line]
+        return zsner_commands(*targets, containing=" transfer ")
 
     [linear, crf] = commands("transfer-de", "transfer-de-crf")
     assert linear.endswith("transfer train recipes/de.toml --seed 1 --set transfer.head=linear --run-dir runs/transfer-de/linear")
@@ -167,11 +172,7 @@ def test_stage_targets_build_teacher_and_parallel_text_first():
 
 
 def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_path):
-    def commands(*args: str) -> list[str]:
-        result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
-                                text=True, check=True)
-        return [" ".join(w for w in line.split() if w != "--restart")
-                for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ")]
+    commands = zsner_commands
 
     e5 = commands("train-es", "VECTORS=e5-small")
     assert ".venv/bin/zsner embed distill es --encoder data/encoders/e5-small --out data/vectors/e5-small/es.vec" in e5
@@ -201,10 +202,7 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
 
 def test_table2_trains_random_and_the_vectors_kind_with_and_without_chars():
     def commands(*args: str) -> list[str]:
-        result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
-                                text=True, check=True)
-        return [" ".join(w for w in line.split() if w != "--restart")  # present where this copy has the runs
-                for line in result.stdout.splitlines() if "/zsner train " in line]
+        return zsner_commands(*args, containing="/zsner train ")
 
     short = "--set training.epochs=5 --set training.eval_every=100000"  # the seed schedule, as Table 4's
     es = commands("table2-es")
