@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO
+from conftest import REPO, corpus
 from cross_fixtures import slice_corpus, write_vec
 from zsner.cross.cli import table2
 from zsner.errors import ZsnerError
@@ -17,7 +17,12 @@ from zsner.training.recipe import load_recipe, target_recipe
 from zsner.training.trainer import Trainer
 
 
-def test_a_pair_recipe_turned_onto_its_target_language():
+def test_a_pair_recipe_turned_onto_its_target_language(tmp_path, monkeypatch):
+    # The recipe's paths are relative to the working directory; a clean clone has no data/ner yet, so the
+    # test works in a folder whose data/ner is the shared gold data.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/ner").symlink_to(corpus("conll2002/esp.train").parents[1])
+    monkeypatch.chdir(tmp_path)
     pair = REPO / "recipes/es.toml"
     base, mono = load_recipe(pair), target_recipe(pair)
     assert mono.name == "es"
