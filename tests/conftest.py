@@ -20,6 +20,18 @@ def corpus(relative: str) -> Path:
 
 
 @pytest.fixture
+def python_sigint():
+    """Python's own ^C handler for the test, as a terminal session has it: a job that a shell starts in the
+    background inherits SIGINT as ignored, Python then installs no KeyboardInterrupt handler, and a test of
+    what ^C does would fail only because of how the suite was started (`make test &`)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
 def one_torch_thread():
     """One torch thread: small matmuls gain nothing from more, and lose a lot on a busy machine."""
     import torch

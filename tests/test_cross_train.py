@@ -204,7 +204,7 @@ def _same_run(a: Path, b: Path) -> None:
             assert torch.equal(wa[key], wb[key]), f"{name}: {key}"
 
 
-def test_a_source_run_interrupted_mid_epoch_resumes_into_the_uninterrupted_run(shared_run, monkeypatch, tmp_path):
+def test_a_source_run_interrupted_mid_epoch_resumes_into_the_uninterrupted_run(shared_run, monkeypatch, tmp_path, python_sigint):
     """A real ^C between two evaluations: the run saves there and stops; run again, it ends bit-identical
     to a run never interrupted (the epoch's shuffle and singleton-UNK stream continue where they stood)."""
     import zsner.cross.train_source as train_source
@@ -226,7 +226,7 @@ def test_a_source_run_interrupted_mid_epoch_resumes_into_the_uninterrupted_run(s
     _same_run(tmp_path / "whole", cut)
 
 
-def test_an_augmented_run_interrupted_mid_round_resumes_into_the_uninterrupted_run(shared_run, monkeypatch, tmp_path):
+def test_an_augmented_run_interrupted_mid_round_resumes_into_the_uninterrupted_run(shared_run, monkeypatch, tmp_path, python_sigint):
     """^C in the middle of a round of Algorithm 1: the round is trained again from its start, and the
     run ends as one never interrupted would (selections, stale-round count, history, weights)."""
     import zsner.cross.augment as augment
