@@ -36,7 +36,9 @@ $(INSTALLED): setup.cfg pyproject.toml
 
 data: $(NER_DATA)  ## copy (or download) and checksum the gold NER corpora into data/ner
 
-$(NER_DATA): $(INSTALLED) zsner/data/sources.toml
+# Order-only on the venv: reinstalling it (an edited setup.cfg) must not make every gold file, and so every
+# corpus, vector file, map and run built from them, look out of date; the data's own spec is sources.toml.
+$(NER_DATA): zsner/data/sources.toml | $(INSTALLED)
 	$(ZSNER) data fetch
 
 # One gold file as make sees it: "remade" (a no-op) after the fetch. `zsner data fetch` rewrites only a copy

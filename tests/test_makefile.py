@@ -121,6 +121,15 @@ def test_a_replaced_gold_file_rebuilds_exactly_what_read_it(tmp_path):
     assert not any(" de" in c or "/de" in c for c in nl)  # German read nothing Dutch
 
 
+def test_a_reinstalled_venv_rebuilds_nothing_the_venv_did_not_change(tmp_path):
+    """An edited setup.cfg reinstalls the venv; the gold data, corpora, vectors, maps and runs stay as they are."""
+    tree = _built_tree(tmp_path)
+    os.utime(tree / "setup.cfg", (2_100_000_000, 2_100_000_000))
+    assert _would_run(tree, "train-nl", "train-de") == []
+    assert "pip install" in subprocess.run(["make", "--dry-run", "train-nl"], cwd=tree, capture_output=True, text=True,
+                                           check=True).stdout  # the venv itself is reinstalled
+
+
 def test_a_replaced_german_test_file_reruns_the_german_runs_only(tmp_path):
     tree = _built_tree(tmp_path)
     os.utime(tree / "data/ner/conll2003/deu.testb", (2_100_000_000, 2_100_000_000))
