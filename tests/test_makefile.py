@@ -17,13 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 
-def dry_run(*targets: str) -> list[str]:
-    """The `zsner cross train` commands make would run for ``targets`` from a tree with no runs."""
-    result = subprocess.run(["make", "--dry-run", "--always-make", *targets],  # prints, runs nothing
-                            cwd=ROOT, capture_output=True, text=True, check=True)
-    return [line for line in result.stdout.splitlines() if " cross train " in line]
-
-
 def zsner_commands(*args: str, containing: str = "") -> list[str]:
     """The zsner commands `make --dry-run --always-make ARGS` prints (those holding ``containing``), words joined
     by single spaces and without --restart: it appears where this working copy already has the run (and leaves a
@@ -32,6 +25,11 @@ def zsner_commands(*args: str, containing: str = "") -> list[str]:
                             text=True, check=True)
     return [" ".join(word for word in line.split() if word != "--restart")
             for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ") and containing in line]
+
+
+def dry_run(*targets: str) -> list[str]:
+    """The `zsner cross train` commands make would run for ``targets`` from a tree with no runs."""
+    return zsner_commands(*targets, containing=" cross train ")
 
 
 def test_seeds_of_one_pair_train_every_model_of_table_4_once_per_seed():
@@ -181,9 +179,7 @@ def test_stage_targets_build_teacher_and_parallel_text_first():
 
 
 def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_path):
-    commands = zsner_commands
-
-    e5 = commands("train-es", "VECTORS=e5-small")
+    e5 = zsner_commands("train-es", "VECTORS=e5-small")
     assert ".venv/bin/zsner embed distill es --encoder data/encoders/e5-small --out data/vectors/e5-small/es.vec" in e5
     vectors = "--set vectors.en=data/vectors/e5-small/en.vec --set vectors.es=data/vectors/e5-small/es.vec"
     assert f".venv/bin/zsner map recipes/es.toml {vectors} --out runs/map-es-e5-small" in e5
@@ -194,14 +190,14 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
     assert ("--set cross.source_model=$(.venv/bin/zsner cross pick-source runs/train-es-e5-small/cross-word-nochar "
             "runs/train-es-e5-small/cross-word runs/train-es-e5-small/cross-shared)") in augmented
     assert e5[-1] == ".venv/bin/zsner cross summary runs/train-es-e5-small"
-    seeds = commands("seeds-nl-s2", "VECTORS=e5-small")
+    seeds = zsner_commands("seeds-nl-s2", "VECTORS=e5-small")
     assert any(c.endswith("--run-dir runs/table-e5-small/nl/cross-augmented-s2") and
                "pick-source runs/table-e5-small/nl/cross-word-nochar-s2 runs/table-e5-small/nl/cross-word-s2 "
                "runs/table-e5-small/nl/cross-shared-s2)" in c for c in seeds)
 
     for lang in ("en", "de"):  # public files one has (their content is not read by a dry run)
         (tmp_path / f"wiki.{lang}.vec").write_text("1 1\nx 0\n")
-    wiki = commands("map-de", "VECTORS=wiki", f"VECTOR_PATH={tmp_path}/wiki.%.vec")
+    wiki = zsner_commands("map-de", "VECTORS=wiki", f"VECTOR_PATH={tmp_path}/wiki.%.vec")
     assert wiki[-1:] == [f".venv/bin/zsner map recipes/de.toml --set vectors.en={tmp_path}/wiki.en.vec "
                     f"--set vectors.de={tmp_path}/wiki.de.vec --out runs/map-de-wiki"]
     unnamed = subprocess.run(["make", "--dry-run", "map-de", f"VECTOR_PATH={tmp_path}/wiki.%.vec"], cwd=ROOT,
