@@ -153,7 +153,8 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
                                # the word map the runs used: the paper's F1 rests on P@1 ~ 80
                                "map_p_at_1": _map_precision(runs),
                                "paper_f1": reference(pair, variant),
-                               "train_seconds": statistics.fmean(float(r.get("train_seconds", 0.0)) for r in runs)}
+                               "train_seconds": statistics.fmean(float(r.get("train_seconds", 0.0)) for r in runs),
+                               "_runs": runs}  # the metrics themselves, for the step gains (not a column)
         for key, label in (("f1_tgt_dev_selected", "tgt"), ("f1_src_dev_selected", "src")):
             values = [float(r[key]) for r in runs]
             row[f"{label}_mean"] = statistics.fmean(values)
@@ -214,13 +215,14 @@ def write_table(rows: list[dict[str, Any]], out: Path) -> str:
 
 
 def write_rows(rows: list[dict[str, Any]], lines: list[str], out: Path) -> str:
-    """``out.md`` (the Markdown ``lines``) and ``out.csv`` (every field of ``rows``); return the Markdown."""
+    """``out.md`` (the Markdown ``lines``) and ``out.csv`` (every public field of ``rows``: a field named
+    ``_...`` is for the code, not a column); return the Markdown."""
     markdown = "\n".join(lines) + "\n"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out.with_suffix(".md"), markdown)
     with open(out.with_suffix(".csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=[k for k in rows[0] if not k.startswith("_")], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return markdown
