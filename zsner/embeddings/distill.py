@@ -221,6 +221,12 @@ class Interrupted(Exception):
     """Raised after ^C once the partial pass is safely written."""
 
 
+def context_stride(corpus_lines: int, sentences: int) -> int:
+    """The context pass reads every n-th corpus line (line numbers divisible by n): n spreads the
+    ``sentences`` cap evenly over the corpus, so that every source it was built from is sampled."""
+    return max(1, corpus_lines // sentences) if sentences else 1
+
+
 def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corpus_lines: int,
                        settings: DistillSettings, partial: Path, key: str, echo: Echo,
                        checkpoint_every_s: float = 120.0) -> ContextState:
@@ -234,7 +240,7 @@ def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corp
     counts = state.counts.tolist()  # a list in the loop: numpy scalar access per token is slow
     needed = sum(c < k for c in counts)
     stop = GracefulStop(echo, "^C: saving the partial pass after this batch (^C again to stop now)")
-    stride = max(1, corpus_lines // settings.sentences) if settings.sentences else 1
+    stride = context_stride(corpus_lines, settings.sentences)
     stop.install()
     t0 = last_ckpt = last_echo = time.perf_counter()
     start_line = state.next_line
