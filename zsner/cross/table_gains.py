@@ -43,9 +43,8 @@ def _augmented_row(rows: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     return pooled[0] if pooled else single[0] if len(single) == 1 else None
 
 
-def _algorithm_1_gain(augmented: dict[str, Any], rows: dict[str, dict[str, Any]]) -> tuple[float, int] | None:
+def _algorithm_1_gain(augmented: dict[str, Any], by_variant: dict[str, dict[str, Any]]) -> tuple[float, int] | None:
     """Mean over seeds of F1•(Cross-Augmented) − F1•(the source run of the same seed), and the seeds."""
-    by_variant = {_base(v): r for v, r in rows.items()}
     gains = []
     for run in augmented["_runs"]:
         source = by_variant.get(run["source_variant"])
@@ -71,7 +70,7 @@ def step_gains(table_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             gain[step] = ours
             gain[f"{step} (paper)"] = paper[0] - paper[1] if None not in paper else None
         augmented = _augmented_row(rows)
-        algorithm_1 = _algorithm_1_gain(augmented, rows) if augmented else None
+        algorithm_1 = _algorithm_1_gain(augmented, by_variant) if augmented else None
         gain["Algorithm 1"], gain["Algorithm 1 seeds"] = algorithm_1 or (None, 0)
         paper = (_paper(pair, "cross-augmented"), _paper(pair, PAPER_ALGORITHM_1_SOURCE))
         gain["Algorithm 1 (paper)"] = paper[0] - paper[1] if None not in paper else None
