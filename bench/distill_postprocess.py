@@ -10,8 +10,10 @@ English -> PAIR on the FreeDict dictionary, against the vectors as built:
   context vectors. Map them into the context space, by a ridge regression learned on the most frequent
   words that have both kinds of vector, or by moving their mean onto the context vectors' mean.
 
-Which words fell back is recomputed with the pass's own sampling rule (``context_stride``); the vectors
-must be the default build (``--sentences 20000``), as ``make vectors VECTORS=e5-small`` writes them.
+Which words fell back is recomputed with the pass's own sampling rule (``context_stride``; a word whose
+only occurrences were cut off at ``--max-subwords`` counts as met, a few dozen words: en 70,994 here against
+the build's 71,011); the vectors must be the default build (``--sentences 20000``), as ``make vectors
+VECTORS=e5-small`` writes them.
 
 usage: python bench/distill_postprocess.py [--pair es] [--variants built,top-1,top-3,fallback-linear,fallback-shift]
        [--fit-words 5000] [--threads N]
