@@ -25,6 +25,8 @@ from zsner.utils import atomic_write_text
 ORDER = ["source-mono-nochar", "source-mono", "source-mono-random", "cross-word-nochar", "cross-word",
          "cross-shared", "cross-augmented", "transfer-linear", "transfer-crf"]
 BUCKET = 10  # words per length bucket in Figure 2
+#: the name suffix of the row that pools Cross-Augmented runs whose seeds each started from their own source
+POOLED_SOURCES = "(best source of each seed)"
 
 
 #: settings that may differ between runs pooled as "seeds" of one row: not what was learnt, or (the
@@ -143,7 +145,7 @@ def collect(runs_dirs: Iterable[Path], reference=None) -> list[dict[str, Any]]:
     for (pair, variant, kind), runs in augmented.items():
         for label, group in _split_by_settings(runs).items():
             if _source_picked_per_seed(group):
-                name = f"{variant} (best source of each seed)"
+                name = f"{variant} {POOLED_SOURCES}"
                 groups[(pair, f"{name} [{label}]" if label else name, kind)] = group
     rows = []
     for (pair, variant, kind), runs in groups.items():
@@ -181,9 +183,14 @@ def _paper_table() -> dict[str, dict[str, list[float]]]:
         return tomllib.load(handle)
 
 
+def paper_figures(pair: str, variant: str) -> list[float] | None:
+    """The paper's mean [F1•, F1°] for this row (``paper_table4.toml``), None where it has none."""
+    return _paper_table().get(pair, {}).get(variant.split(" ")[0])
+
+
 def paper_f1(pair: str, variant: str) -> str:
-    """The paper's mean F1• / F1° for this row (``paper_table4.toml``), "" where it has none."""
-    values = _paper_table().get(pair, {}).get(variant.split(" ")[0])
+    """The paper's mean F1• / F1° for this row as the table prints it, "" where it has none."""
+    values = paper_figures(pair, variant)
     return f"{values[0]:.2f} / {values[1]:.2f}" if values else ""
 
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from zsner.cross.table import paper_f1, write_rows
+from zsner.cross.table import POOLED_SOURCES, paper_figures, write_rows
 
 #: (step, the model with it, the model without it) for the steps two Table 4 rows tell apart
 ROW_STEPS = (("char LSTM", "cross-word", "cross-word-nochar"), ("tying the LSTMs", "cross-shared", "cross-word"))
@@ -31,14 +31,15 @@ def _settings_label(variant: str) -> str:
     return variant.partition(" [")[2].rstrip("]")
 
 
-def _paper(pair: str, variant: str) -> float | None:
-    figures = paper_f1(pair, variant)
-    return float(figures.split(" / ")[0]) if figures else None
+def _paper_gain(pair: str, plus: str, minus: str) -> float | None:
+    """The paper's F1• of ``plus`` minus that of ``minus``; None where it lacks either row."""
+    with_step, without = paper_figures(pair, plus), paper_figures(pair, minus)
+    return with_step[0] - without[0] if with_step and without else None
 
 
 def _augmented_row(rows: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The Cross-Augmented row the gain is read from: all seeds pooled, else the one source there is."""
-    pooled = [r for v, r in rows.items() if _base(v) == "cross-augmented" and "best source of each seed" in v]
+    pooled = [r for v, r in rows.items() if _base(v) == "cross-augmented" and POOLED_SOURCES in v]
     single = [r for v, r in rows.items() if _base(v) == "cross-augmented" and "(from " in v]
     return pooled[0] if pooled else single[0] if len(single) == 1 else None
 
@@ -66,14 +67,12 @@ def step_gains(table_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for step, plus, minus in ROW_STEPS:
             ours = (by_variant[plus]["tgt_mean"] - by_variant[minus]["tgt_mean"]
                     if plus in by_variant and minus in by_variant else None)
-            paper = (_paper(pair, plus), _paper(pair, minus))
             gain[step] = ours
-            gain[f"{step} (paper)"] = paper[0] - paper[1] if None not in paper else None
+            gain[f"{step} (paper)"] = _paper_gain(pair, plus, minus)
         augmented = _augmented_row(rows)
         algorithm_1 = _algorithm_1_gain(augmented, by_variant) if augmented else None
         gain["Algorithm 1"], gain["Algorithm 1 seeds"] = algorithm_1 or (None, 0)
-        paper = (_paper(pair, "cross-augmented"), _paper(pair, PAPER_ALGORITHM_1_SOURCE))
-        gain["Algorithm 1 (paper)"] = paper[0] - paper[1] if None not in paper else None
+        gain["Algorithm 1 (paper)"] = _paper_gain(pair, "cross-augmented", PAPER_ALGORITHM_1_SOURCE)
         if any(gain[step] is not None for step in ("char LSTM", "tying the LSTMs", "Algorithm 1")):
             out.append(gain)
     return out
