@@ -43,6 +43,7 @@ import torch  # noqa: E402
 
 from zsner.embeddings.vectors import Embeddings, load_vectors  # noqa: E402
 from zsner.mapping.config import MappingConfig  # noqa: E402
+from zsner.mapping.distilled import discriminator_words  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
 from zsner.mapping.pipeline import run_mapping  # noqa: E402
 
@@ -129,6 +130,8 @@ def main() -> None:
         "muse": MappingConfig.muse_like(**common, epoch_size=int(1_000_000 / a.factor)),
         "zsner": MappingConfig(**zs).validate(),
     }
+    # zsner's schedule shows the discriminator only context vectors of distilled builds (MUSE's does not)
+    discriminator_words(runs["zsner"], (a.src, a.src if a.rotated_copy else a.tgt), print)
     results = {}
     for name, cfg in runs.items():
         if a.only and name != a.only:

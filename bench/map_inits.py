@@ -33,6 +33,7 @@ import torch  # noqa: E402
 from zsner.embeddings.vectors import load_vectors  # noqa: E402
 from zsner.mapping.config import load_mapping_config  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
+from zsner.mapping.distilled import discriminator_words  # noqa: E402
 from zsner.mapping.pipeline import run_mapping  # noqa: E402
 
 SEEDS = {"identity": "identity", "identical": "identical", "similarity": "similarity", "adversarial": ""}
@@ -68,6 +69,8 @@ def main() -> None:
                 cfg, _ = load_mapping_config(Path("recipes") / f"{pair}.toml", {
                     "mapping.seed_dictionary": SEEDS[init], "mapping.direction": f"{src_lang}->{tgt_lang}",
                     "mapping.dictionary": str(dictionary), "mapping.max_vocab": a.max_vocab})
+                discriminator_words(cfg, (vector_file(a.vectors, src_lang), vector_file(a.vectors, tgt_lang)),
+                                    lambda m: print("   ", m, flush=True))
                 t0 = time.perf_counter()
                 _, report = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, None, "cpu",
                                         eval_pairs=pairs, log=lambda m: print("   ", m, flush=True))

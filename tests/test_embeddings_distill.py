@@ -64,6 +64,7 @@ def test_context_vectors_are_the_mean_of_each_occurrence(e5_encoder_dir, spanish
             if t in seen:
                 seen[t] += 1
     assert summary["words_alone_fallback"] == 0 and summary["sentences_encoded"] == useful < len(lines)
+    assert summary["leading_context_words"] == 300  # every word has contexts: the whole vocabulary is one kind
 
     # a word seen once: its vector is that occurrence's sub-token mean at layer 6
     once = next(w for w in vectors.words if counts[w] == 1 and len(w) > 6)
@@ -84,6 +85,21 @@ def test_context_vectors_are_the_mean_of_each_occurrence(e5_encoder_dir, spanish
                     hidden, word_ids = _direct_states(e5_encoder_dir, tokens, 6)
                 picked.append(hidden[[i for i, w in enumerate(word_ids) if w == position]].mean(0).numpy())
     np.testing.assert_allclose(vectors.vector(word), np.mean(picked, 0), atol=2e-4)
+
+
+def test_a_sampled_pass_records_how_many_leading_words_have_contexts(e5_encoder_dir, spanish_corpus, tmp_path,
+                                                                    one_torch_thread):
+    """With 10 of 120 sentences (every 12th line) most words fall back to `alone`; the summary's
+    ``leading_context_words`` is the longest frequency prefix with 95 % context vectors (mapping reads it)."""
+    settings = DistillSettings(method="context", max_words=300, occurrences=3, sentences=10, max_subwords=512)
+    out = tmp_path / "sampled.vec"
+    summary = distill(spanish_corpus, e5_encoder_dir, out, settings, device="cpu", precision="fp32", echo=lambda m: None)
+    lines = spanish_corpus.read_text(encoding="utf-8").splitlines()
+    sampled = {token for number, line in enumerate(lines) if number % 12 == 0 for token in line.split()}
+    has_context = np.array([w in sampled for w in read_vec(out).words])
+    assert summary["words_alone_fallback"] == int((~has_context).sum()) > 100
+    expected = max(n for n in range(1, 301) if has_context[:n].mean() >= 0.95)
+    assert summary["leading_context_words"] == expected < 300
 
 
 def test_alone_vectors_encode_the_word_by_itself(e5_encoder_dir, spanish_corpus, tmp_path, one_torch_thread):

@@ -330,6 +330,25 @@ def _encode_buffer(pooler: LayerPooler, buffer: list[tuple[list[str], list[int]]
     return missed
 
 
+#: the share of words with context vectors that makes a prefix of the vocabulary "one kind of vector"
+CONTEXT_SHARE = 0.95
+
+
+def leading_context_words(has_context: np.ndarray, share: float = CONTEXT_SHARE) -> int:
+    """The longest run of most frequent words of which at least ``share`` have context vectors.
+
+    Why: a sampled pass leaves the rarer words encoded alone, and those vectors sit elsewhere than
+    context vectors (moving them by a mean shift or a regression does not join them; README). Two
+    languages' builds mix the two kinds in different shares, so an adversarial map that matches the
+    two clouds' distributions is pulled off the true map; shown only this prefix of each side, it
+    finds it (``zsner.mapping.distilled``; README, known-answer test).
+    """
+    if not len(has_context):
+        return 0
+    holds = np.flatnonzero(np.cumsum(has_context) >= share * np.arange(1, len(has_context) + 1))
+    return int(holds[-1]) + 1 if len(holds) else 0
+
+
 def run_key(settings: DistillSettings, encoder_dir: Path, words: list[str]) -> str:
     """What a partial pass must match to be resumed: settings, encoder folder and vocabulary."""
     h = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
@@ -362,6 +381,7 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
             matrix[unseen] = vectors_alone(pooler, [words[i] for i in unseen], settings.batch_tokens, echo)
         summary.update(corpus_lines=vocabulary.lines, sentences_encoded=state.sentences,
                        words_alone_fallback=int(len(unseen)),
+                       leading_context_words=leading_context_words(seen),
                        mean_occurrences=round(float(np.minimum(state.counts, settings.occurrences).mean()), 2))
     else:
         matrix = vectors_alone(pooler, words, settings.batch_tokens, echo)

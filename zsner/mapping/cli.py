@@ -55,6 +55,7 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
     from zsner.embeddings.vectors import Embeddings, load_vectors, write_vec
     from zsner.mapping.config import load_mapping_config
     from zsner.mapping.dictionary import load_dictionary
+    from zsner.mapping.distilled import discriminator_words
     from zsner.mapping.pipeline import Interrupted, run_mapping
     from zsner.mapping.trainer import atomic_save_npy
 
@@ -100,6 +101,7 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
 
     try:
         log(f"zsner map {recipe} -> {out} (direction {cfg.direction}, seed {cfg.seed}, device {device})")
+        discriminator_words(cfg, (vectors[src_lang], vectors[tgt_lang]), log)
         t0 = time.perf_counter()
         src = load_vectors(vectors[src_lang], max_vocab=cfg.max_vocab)
         tgt = load_vectors(vectors[tgt_lang], max_vocab=cfg.max_vocab)

@@ -60,6 +60,9 @@ class MappingConfig:
     epoch_size: int = 100_000      # words per epoch (MUSE: 1,000,000); map steps = epoch_size/batch_size
     batch_size: int = 32           # words per side per step (as MUSE)
     dis_most_frequent: int = 75_000
+    # distilled vectors (zsner embed distill, context): show the discriminator only the leading words
+    # whose vectors are context vectors on both sides (zsner.mapping.distilled; no effect on others)
+    dis_context_only: bool = True
     dis_steps: int = 5
     dis_smooth: float = 0.1
     dis_lambda: float = 1.0
@@ -155,7 +158,7 @@ class MappingConfig:
         """MUSE's default schedule (batch 32, 1M words per epoch, lr 0.1, fp32, eval every epoch)."""
         base = dict(n_epochs=5, epoch_size=1_000_000, batch_size=32, dis_lr=0.1, map_lr=0.1,
                     precision="fp32", eval_every_epoch=True, select_orthogonal=False,
-                    orthogonal_every=0)
+                    orthogonal_every=0, dis_context_only=False)
         base.update(overrides)
         return cls(**base).validate()
 
