@@ -73,7 +73,7 @@ def test_vectors_of_one_kind_are_not_capped(tmp_path):
 
 def test_old_or_useless_builds_are_refused_with_the_file_named(tmp_path):
     old = _summary(tmp_path, "old", settings={"method": "context"}, words_alone_fallback=3)
-    with pytest.raises(ZsnerError, match="rebuild the vectors") as e:
+    with pytest.raises(ZsnerError, match="build it again") as e:
         discriminator_words(MappingConfig(), (old, old), print)
     assert "old.vec.distill.json" in str(e.value)
     with pytest.raises(ZsnerError, match="too few"):

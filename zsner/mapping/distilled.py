@@ -18,6 +18,9 @@ from pathlib import Path
 from zsner.errors import ZsnerError
 from zsner.mapping.config import MappingConfig
 
+#: below this many words the discriminator has too little to judge a map by
+MIN_DISCRIMINATOR_WORDS = 1000
+
 
 def leading_context_words(vec_path: str | Path) -> int | None:
     """``leading_context_words`` of the build summary beside ``vec_path``; None for vectors that
@@ -32,8 +35,9 @@ def leading_context_words(vec_path: str | Path) -> int | None:
     if summary.get("settings", {}).get("method") != "context":
         return None
     if "leading_context_words" not in summary:
-        raise ZsnerError("built before the summary recorded leading_context_words; rebuild the vectors "
-                         "(make vectors VECTORS=...) or set mapping.dis_context_only = false", summary_path)
+        raise ZsnerError(f"built before the summary recorded leading_context_words; delete {vec_path} and "
+                         "build it again (make vectors VECTORS=KIND, or zsner embed distill), or set "
+                         "mapping.dis_context_only = false", summary_path)
     return int(summary["leading_context_words"])
 
 
@@ -48,7 +52,7 @@ def discriminator_words(cfg: MappingConfig, vec_paths: tuple[str | Path, str | P
     if not known or min(known) >= cfg.dis_most_frequent:
         return cfg
     cap = min(known)
-    if cap < 1000:
+    if cap < MIN_DISCRIMINATOR_WORDS:
         raise ZsnerError(f"only {cap} leading words have context vectors ({prefixes}): too few for the "
                          "discriminator; rebuild with more --sentences or set mapping.dis_context_only = false")
     log(f"distilled vectors: the discriminator sees the {cap} most frequent words of each side (was "
