@@ -14,7 +14,7 @@ import pytest
 from zsner.embeddings.distill import leading_context_words as prefix_of
 from zsner.errors import ZsnerError
 from zsner.mapping.config import MappingConfig
-from zsner.mapping.distilled import discriminator_words, leading_context_words
+from zsner.mapping.distilled import discriminator_words, recorded_context_prefix
 
 
 def _brute_force_prefix(has_context: np.ndarray, share: float) -> int:
@@ -67,7 +67,7 @@ def test_vectors_of_one_kind_are_not_capped(tmp_path):
     trained = tmp_path / "fasttext.vec"
     trained.write_text("1 2\nx 0 0\n", encoding="utf-8")
     alone = _summary(tmp_path, "alone", settings={"method": "alone"})
-    assert leading_context_words(trained) is None and leading_context_words(alone) is None
+    assert recorded_context_prefix(trained) is None and recorded_context_prefix(alone) is None
     assert discriminator_words(MappingConfig(), (trained, alone), print).dis_most_frequent == 75_000
 
 
@@ -81,4 +81,4 @@ def test_old_or_useless_builds_are_refused_with_the_file_named(tmp_path):
     broken = tmp_path / "broken.vec"
     Path(f"{broken}.distill.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ZsnerError, match="unreadable"):
-        leading_context_words(broken)
+        recorded_context_prefix(broken)

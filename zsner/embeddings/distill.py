@@ -349,6 +349,11 @@ def leading_context_words(has_context: np.ndarray, share: float = CONTEXT_SHARE)
     return int(holds[-1]) + 1 if len(holds) else 0
 
 
+def summary_path(vec: str | Path) -> Path:
+    """Where a build's summary lives, beside its .vec (``zsner map`` reads it: zsner.mapping.distilled)."""
+    return Path(f"{vec}.distill.json")
+
+
 def run_key(settings: DistillSettings, encoder_dir: Path, words: list[str]) -> str:
     """What a partial pass must match to be resumed: settings, encoder folder and vocabulary."""
     h = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
@@ -391,7 +396,7 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
     summary.update(seconds=round(time.perf_counter() - t0, 1),
                    peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                    threads=pooler.torch.get_num_threads())
-    Path(f"{out}.distill.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    summary_path(out).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
     echo(f"distill: wrote {out}: {len(words)} x {matrix.shape[1]} in {summary['seconds']} s, "
          f"peak memory {summary['peak_rss_mib']} MiB")
     return summary

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from zsner.embeddings.distill import summary_path as build_summary_path
 from zsner.errors import ZsnerError
 from zsner.mapping.config import MappingConfig
 
@@ -22,10 +23,10 @@ from zsner.mapping.config import MappingConfig
 MIN_DISCRIMINATOR_WORDS = 1000
 
 
-def leading_context_words(vec_path: str | Path) -> int | None:
+def recorded_context_prefix(vec_path: str | Path) -> int | None:
     """``leading_context_words`` of the build summary beside ``vec_path``; None for vectors that
     were not distilled in context (no summary, or one of the ``alone`` method: a single kind)."""
-    summary_path = Path(f"{vec_path}.distill.json")
+    summary_path = build_summary_path(vec_path)
     if not summary_path.is_file():
         return None
     try:
@@ -47,7 +48,7 @@ def discriminator_words(cfg: MappingConfig, vec_paths: tuple[str | Path, str | P
     with ``dis_context_only`` only); returns ``cfg``, changed in place, and says what it did."""
     if cfg.seed_dictionary or not cfg.dis_context_only:
         return cfg
-    prefixes = {str(p): leading_context_words(p) for p in vec_paths}
+    prefixes = {str(p): recorded_context_prefix(p) for p in vec_paths}
     known = [n for n in prefixes.values() if n is not None]
     if not known or min(known) >= cfg.dis_most_frequent:
         return cfg
