@@ -70,6 +70,11 @@ def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count:
 @click.option("--sentences", default=20_000, show_default=True,
               help="context: sentences encoded, spread evenly over the corpus (0 = all of them: on 2 CPU "
                    "cores, ~6 min for the default, lines / 20,000 times that for all); words they miss are encoded alone")
+@click.option("--drop-lines-in", default="", metavar="LANGS",
+              help="leave out the corpus lines that a language identifier (py3langid) assigns to one of these "
+                   "comma-separated languages rather than LANG (probability >= 0.9), e.g. en: the Spanish corpus "
+                   "holds untranslated English help pages. LANG itself is skipped, so one setting serves every "
+                   "language  [default: keep every line]")
 @click.option("--batch-tokens", default=8192, show_default=True, help="sub-tokens per forward pass")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
@@ -77,7 +82,8 @@ def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count:
 @click.option("--threads", default=None, type=int, help="torch CPU threads [default: all cores]")
 def embed_distill(lang: str, encoder_dir: Path, corpus_file: Path | None, out: Path | None, method: str,
                   layers: str, max_words: int, min_count: int, occurrences: int, max_subwords: int,
-                  sentences: int, batch_tokens: int, device: str, precision: str, threads: int | None) -> None:
+                  sentences: int, drop_lines_in: str, batch_tokens: int, device: str, precision: str,
+                  threads: int | None) -> None:
     """Static word vectors for LANG distilled from a multilingual encoder: one vector per corpus word
     (most frequent first), written as a .vec file that `zsner map` and `zsner cross train` read like
     fastText's. A summary (time, memory, settings) goes to OUT.distill.json; a context pass saves its
@@ -88,9 +94,10 @@ def embed_distill(lang: str, encoder_dir: Path, corpus_file: Path | None, out: P
 
     if threads:
         torch.set_num_threads(threads)
+    drop = tuple(code for code in (c.strip() for c in drop_lines_in.split(",")) if code and code != lang)
     settings = DistillSettings(method=method, layers=parse_layers(layers), max_words=max_words, min_count=min_count,
                                occurrences=occurrences, max_subwords=max_subwords, batch_tokens=batch_tokens,
-                               sentences=sentences)
+                               sentences=sentences, drop_lines_in=drop, language=lang if drop else "")
     corpus_file = corpus_file or Path("data/corpus") / f"{lang}.txt"
     out = out or Path("data/vectors") / encoder_dir.name / f"{lang}.vec"
     try:

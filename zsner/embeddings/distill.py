@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zsner.embeddings.language_filter import lines_to_keep
 from zsner.embeddings.vectors import Embeddings, write_vec
 from zsner.errors import ZsnerError
 from zsner.utils import GracefulStop, atomic_write
@@ -58,6 +59,10 @@ class DistillSettings:
     # context: encode at most this many corpus sentences, spread evenly over the corpus (every n-th line,
     # so that every source of it is sampled); 0 = all (es: 23k sentences in ~6 min on 2 cores, all 117k ~5x that).
     sentences: int = 20_000
+    # lines a language identifier assigns to one of these languages rather than to ``language`` are left
+    # out of the vocabulary and the pass (zsner.embeddings.language_filter); () = every line
+    drop_lines_in: tuple[str, ...] = ()
+    language: str = ""              # the corpus's language (ISO 639-1), needed by drop_lines_in
 
     def validate(self) -> "DistillSettings":
         if self.method not in METHODS:
@@ -69,6 +74,8 @@ class DistillSettings:
                 raise ZsnerError(f"{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
         if not self.layers:
             raise ZsnerError("give at least one layer")
+        if self.drop_lines_in and not self.language:
+            raise ZsnerError("drop_lines_in needs the corpus's language")
         return self
 
 
@@ -95,15 +102,21 @@ class Vocabulary:
     lines: int
 
 
-def corpus_vocabulary(corpus: Path, max_words: int, min_count: int) -> Vocabulary:
-    """The corpus's ``max_words`` most frequent words that occur at least ``min_count`` times."""
+def _require_corpus(corpus: Path) -> None:
     if not corpus.is_file():
         raise ZsnerError("no such corpus file (build it with `make corpus-LANG`)", corpus)
+
+
+def corpus_vocabulary(corpus: Path, max_words: int, min_count: int, keep: np.ndarray | None = None) -> Vocabulary:
+    """The corpus's ``max_words`` most frequent words that occur at least ``min_count`` times (in the
+    lines flagged in ``keep``, when given; ``lines`` counts them all)."""
+    _require_corpus(corpus)
     counts: Counter[str] = Counter()
     lines = 0
     with open(corpus, encoding="utf-8") as f:
         for lines, line in enumerate(f, 1):
-            counts.update(line.split())
+            if keep is None or keep[lines - 1]:
+                counts.update(line.split())
     if not counts:
         raise ZsnerError("the corpus has no words", corpus)
     ranked = [(w, c) for w, c in counts.most_common() if c >= min_count][:max_words]
@@ -229,9 +242,9 @@ def context_stride(corpus_lines: int, sentences: int) -> int:
 
 def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corpus_lines: int,
                        settings: DistillSettings, partial: Path, key: str, echo: Echo,
-                       checkpoint_every_s: float = 120.0) -> ContextState:
-    """One pass over ``corpus`` (every n-th line when ``settings.sentences`` caps it): sums of each word's
-    mean sub-token state over up to K occurrences."""
+                       checkpoint_every_s: float = 120.0, keep: np.ndarray | None = None) -> ContextState:
+    """One pass over ``corpus`` (every n-th line when ``settings.sentences`` caps it; only the lines
+    flagged in ``keep``, when given): sums of each word's mean sub-token state over up to K occurrences."""
     index = {w: i for i, w in enumerate(words)}
     dim = pooler.model.config.hidden_size
     state = _resume(partial, key, (len(words), dim), echo) or ContextState(
@@ -253,7 +266,7 @@ def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corp
                 buffer: list[tuple[list[str], list[int]]] = []
                 for lineno, line in lines:
                     state.next_line = lineno + 1
-                    if lineno % stride:
+                    if lineno % stride or (keep is not None and not keep[lineno]):
                         continue
                     tokens = line.split()
                     picks = [-1] * len(tokens)
@@ -367,7 +380,10 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
     """Write ``out`` (.vec, words by falling corpus frequency) and ``out.distill.json``; returns the summary."""
     settings.validate()
     t0 = time.perf_counter()
-    vocabulary = corpus_vocabulary(corpus, settings.max_words, settings.min_count)
+    _require_corpus(corpus)
+    keep = (lines_to_keep(corpus, settings.language, settings.drop_lines_in, echo)
+            if settings.drop_lines_in else None)
+    vocabulary = corpus_vocabulary(corpus, settings.max_words, settings.min_count, keep)
     words, counts = vocabulary.words, vocabulary.counts
     echo(f"distill: {len(words)} words of {corpus} (most frequent {words[0]!r} x{counts[0]}, "
          f"rarest kept x{counts[-1]}), method {settings.method}, layers {','.join(map(str, settings.layers))}")
@@ -375,10 +391,12 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
     out.parent.mkdir(parents=True, exist_ok=True)
     summary: dict = {"corpus": str(corpus), "encoder": str(encoder_dir), "settings": asdict(settings),
                      "words": len(words), "device": str(pooler.device), "precision": pooler.precision}
+    if keep is not None:
+        summary["lines_in_other_languages"] = int((~keep).sum())
     partial = out.with_name(out.name + ".partial.npz")
     if settings.method == "context":
         state = vectors_in_context(pooler, words, corpus, vocabulary.lines, settings, partial,
-                                   run_key(settings, encoder_dir, words), echo)
+                                   run_key(settings, encoder_dir, words), echo, keep=keep)
         seen = state.counts > 0
         matrix = state.sums / np.maximum(state.counts, 1)[:, None].astype(np.float32)
         unseen = np.flatnonzero(~seen)
