@@ -75,8 +75,11 @@ clean:  ## remove runs/ and the fetched gold corpora (keeps .venv, corpora, vect
 #                                fastText wiki.LANG.vec / cc.LANG.300.vec, or a .bin model
 VECTORS ?= fasttext
 VECTOR_PATH ?=
-# extra `zsner embed distill` options, e.g. DISTILL_SET="--method alone" or "--layers 4-8"
+# extra `zsner embed distill` options, e.g. DISTILL_SET="--method alone" or "--layers 4-8", and the encoder
+# folder (by default the one VECTORS names); a variant gets a kind of its own, so that its runs do too:
+#   make train-es VECTORS=e5-lid DISTILL_ENCODER=data/encoders/e5-small DISTILL_SET="--drop-lines-in en"
 DISTILL_SET ?=
+DISTILL_ENCODER ?= data/encoders/$(VECTORS)
 ifneq ($(VECTOR_PATH),)
 ifeq ($(VECTORS),fasttext)
 $(error VECTOR_PATH=$(VECTOR_PATH): name these vectors too, e.g. VECTORS=wiki, so that their runs get folders of their own)

@@ -41,8 +41,8 @@ data/vectors/%.vec: data/corpus/%.txt | $(INSTALLED)
 ifeq ($(VECTOR_PATH),)
 ifneq ($(vectors_suffix),)
 # contextual vectors from a local encoder folder; E5_ENCODER (mk/encoders.mk) is built by `make encoder`
-data/vectors/$(VECTORS)/%.vec: data/corpus/%.txt data/encoders/$(VECTORS)/config.json | $(INSTALLED)
-	$(ZSNER) embed distill $* --encoder data/encoders/$(VECTORS) --out $@ $(DISTILL_SET)
+data/vectors/$(VECTORS)/%.vec: data/corpus/%.txt $(DISTILL_ENCODER)/config.json | $(INSTALLED)
+	$(ZSNER) embed distill $* --encoder $(DISTILL_ENCODER) --out $@ $(DISTILL_SET)
 .PRECIOUS: data/vectors/$(VECTORS)/%.vec
 endif
 endif
