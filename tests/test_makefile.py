@@ -195,6 +195,13 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
                "pick-source runs/table-e5-small/nl/cross-word-nochar-s2 runs/table-e5-small/nl/cross-word-s2 "
                "runs/table-e5-small/nl/cross-shared-s2)" in c for c in seeds)
 
+    # a variant of one encoder's vectors is a kind of its own: vectors, map and runs in their own folders
+    variant = zsner_commands("train-es", "VECTORS=e5-lid", "DISTILL_ENCODER=data/encoders/e5-small",
+                             "DISTILL_SET=--drop-lines-in en")
+    assert (".venv/bin/zsner embed distill es --encoder data/encoders/e5-small --out data/vectors/e5-lid/es.vec "
+            "--drop-lines-in en") in variant
+    assert variant[-1] == ".venv/bin/zsner cross summary runs/train-es-e5-lid"
+
     for lang in ("en", "de"):  # public files one has (their content is not read by a dry run)
         (tmp_path / f"wiki.{lang}.vec").write_text("1 1\nx 0\n")
     wiki = zsner_commands("map-de", "VECTORS=wiki", f"VECTOR_PATH={tmp_path}/wiki.%.vec")
