@@ -10,12 +10,16 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from zsner.errors import ZsnerError
+
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path`` and rename it into place.
 
     A crash or ^C in the middle leaves the previous file intact: checkpoints and reports are never
-    half-written.
+    half-written. A write that fails for want of room (a full disk, hours into a run) is a one-line
+    error naming the file and the space left, not a serialiser's traceback: torch reports a full disk
+    as ``RuntimeError: ... unexpected pos``, numpy and json as ``OSError``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +28,12 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     try:
         write(Path(tmp))
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        Path(tmp).unlink(missing_ok=True)
+        free_mib = shutil.disk_usage(path.parent).free / 2**20
+        raise ZsnerError(f"could not write it ({str(err).splitlines()[0] if str(err) else type(err).__name__}; "
+                         f"{free_mib:.0f} MiB free on its disk); the previous version, if any, is intact",
+                         path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
