@@ -97,7 +97,7 @@ def embed_distill(lang: str, encoder_dir: Path, corpus_file: Path | None, out: P
     drop = tuple(code for code in (c.strip() for c in drop_lines_in.split(",")) if code and code != lang)
     settings = DistillSettings(method=method, layers=parse_layers(layers), max_words=max_words, min_count=min_count,
                                occurrences=occurrences, max_subwords=max_subwords, batch_tokens=batch_tokens,
-                               sentences=sentences, drop_lines_in=drop, language=lang if drop else "")
+                               sentences=sentences, drop_lines_in=drop, language=lang)
     corpus_file = corpus_file or Path("data/corpus") / f"{lang}.txt"
     out = out or Path("data/vectors") / encoder_dir.name / f"{lang}.vec"
     try:

@@ -62,7 +62,7 @@ class DistillSettings:
     # lines a language identifier assigns to one of these languages rather than to ``language`` are left
     # out of the vocabulary and the pass (zsner.embeddings.language_filter); () = every line
     drop_lines_in: tuple[str, ...] = ()
-    language: str = ""              # the corpus's language (ISO 639-1), needed by drop_lines_in
+    language: str = ""              # the corpus's language (ISO 639-1; the CLI's LANG), needed by drop_lines_in
 
     def validate(self) -> "DistillSettings":
         if self.method not in METHODS:
