@@ -53,11 +53,11 @@ class LineLanguageFilter:
 def lines_to_keep(corpus: Path, language: str, drop: tuple[str, ...],
                   echo: Callable[[str], None] = print) -> np.ndarray:
     """One flag per corpus line: True for the lines in ``language`` (one pass: es's 116,710 lines in 7 s)."""
-    keep_line = LineLanguageFilter(language, drop).keeps
+    line_filter = LineLanguageFilter(language, drop)
     t0 = time.perf_counter()
     with open(corpus, encoding="utf-8") as f:
-        keep = np.fromiter((keep_line(line) for line in f), dtype=bool)
+        keep = np.fromiter((line_filter.keeps(line) for line in f), dtype=bool)
     echo(f"language filter: {int((~keep).sum())} of {len(keep)} lines of {corpus} are in "
-         f"{'/'.join(sorted(set(drop) - {language}))}, not {language}, and are left out "
+         f"{'/'.join(line_filter.drop)}, not {language}, and are left out "
          f"({time.perf_counter() - t0:.0f} s)")
     return keep
