@@ -25,7 +25,7 @@ Two ways to make the task harder to fake:
 
 usage: python bench/bench_mapping.py SRC.vec TGT.vec DICTIONARY [--max-vocab 200000] [--factor 20]
        [--normalize SPEC] [--only muse|zsner] [--set key=value ...] [--rotated-copy | --rotate-target] [--pad-to N]
-       [--json out.json]
+       [--cased] [--json out.json]
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ from zsner.mapping.config import MappingConfig  # noqa: E402
 from zsner.mapping.distilled import discriminator_words  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
 from zsner.mapping.pipeline import run_mapping  # noqa: E402
+from zsner.mapping.vocabulary import mapping_vocabulary  # noqa: E402
 
 
 def parse_value(v: str):
@@ -91,6 +92,8 @@ def main() -> None:
     ap.add_argument("--factor", type=float, default=20.0, help="MUSE epochs shortened by this factor")
     ap.add_argument("--normalize", default="")
     ap.add_argument("--only", choices=["muse", "zsner"], default=None)
+    ap.add_argument("--cased", action="store_true",
+                    help="map the cased words (mapping.lowercase_vocabulary = false); by default lower-cased, as MUSE")
     ap.add_argument("--set", action="append", default=[], help="zsner config override key=value")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu")
@@ -105,13 +108,13 @@ def main() -> None:
     torch.set_num_threads(a.threads)
 
     t0 = time.perf_counter()
-    src = load_vectors(a.src, a.max_vocab)
+    src = mapping_vocabulary(load_vectors(a.src, a.max_vocab), not a.cased)
     if a.rotated_copy:
         tgt, pairs = rotated_copy(src, a.seed)
         what = f"rotated copy of {a.src}: identity dictionary, {len(pairs)} words"
     else:
-        tgt = load_vectors(a.tgt, a.max_vocab)
-        pairs, stats = load_dictionary(a.dictionary, src.index, tgt.index)
+        tgt = mapping_vocabulary(load_vectors(a.tgt, a.max_vocab), not a.cased)
+        pairs, stats = load_dictionary(a.dictionary, src.index, tgt.index, lowercase=not a.cased)
         what = f"dictionary {stats.in_vocab} pairs ({stats.sources} sources) in vocab"
         if a.rotate_target:
             q = random_orthogonal(tgt.dim, a.seed + 2000)
@@ -124,7 +127,7 @@ def main() -> None:
           + (f" (padded to {a.pad_to})" if a.pad_to else "")
           + f", {what}, loaded in {load_s:.1f} s, {a.threads} threads", flush=True)
 
-    common = dict(max_vocab=a.max_vocab, normalize=a.normalize, seed=a.seed)
+    common = dict(max_vocab=a.max_vocab, normalize=a.normalize, seed=a.seed, lowercase_vocabulary=not a.cased)
     zs = {**common, **{k: parse_value(v) for k, v in (s.split("=", 1) for s in a.set)}}
     runs = {
         "muse": MappingConfig.muse_like(**common, epoch_size=int(1_000_000 / a.factor)),

@@ -7,7 +7,7 @@ bands), so `the` in the Spanish vocabulary is the nearest Spanish "translation" 
 last line scores again with every target word that is more frequent in the source corpus than in the
 target corpus removed from the candidates (an estimate of what a language filter of the corpora gives).
 
-usage: python bench/map_errors.py [--vectors e5-small] [--pair es] [--threads N]
+usage: python bench/map_errors.py [--vectors e5-small] [--pair es] [--threads N] [--cased]
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from zsner.embeddings.vectors import load_vectors  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
 from zsner.mapping.evaluation import precision_at_k, translation_ranks  # noqa: E402
 from zsner.mapping.neighbours import Radii, unit_rows  # noqa: E402
+from zsner.mapping.vocabulary import mapping_vocabulary  # noqa: E402
 
 BANDS = [(0, 5000), (5000, 20000), (20000, 50000), (50000, 10**9)]
 
@@ -34,11 +35,12 @@ def main() -> None:
     ap.add_argument("--vectors", default="e5-small")
     ap.add_argument("--pair", default="es")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--cased", action="store_true", help="score the cased words (by default lower-cased, as MUSE)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    src = load_vectors(f"data/vectors/{a.vectors}/en.vec")
-    tgt = load_vectors(f"data/vectors/{a.vectors}/{a.pair}.vec")
-    pairs, _ = load_dictionary(f"data/dictionaries/en-{a.pair}.txt", src.index, tgt.index)
+    src, tgt = (mapping_vocabulary(load_vectors(f"data/vectors/{a.vectors}/{lang}.vec"), not a.cased)
+                for lang in ("en", a.pair))
+    pairs, _ = load_dictionary(f"data/dictionaries/en-{a.pair}.txt", src.index, tgt.index, lowercase=not a.cased)
     s, t = unit_rows(torch.from_numpy(src.matrix)), unit_rows(torch.from_numpy(tgt.matrix))
     sources, top = translation_ranks(s, t, pairs, "csls_knn_10", Radii(s, t), 10)
     gold: dict[int, set[int]] = {}

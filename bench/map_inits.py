@@ -35,6 +35,7 @@ from zsner.mapping.config import load_mapping_config  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
 from zsner.mapping.distilled import discriminator_words  # noqa: E402
 from zsner.mapping.pipeline import run_mapping  # noqa: E402
+from zsner.mapping.vocabulary import mapping_vocabulary  # noqa: E402
 
 SEEDS = {"identity": "identity", "identical": "identical", "similarity": "similarity", "adversarial": ""}
 
@@ -61,10 +62,10 @@ def main() -> None:
         src_lang, tgt_lang = cfg0.languages
         directions = [(src_lang, tgt_lang)] + ([(tgt_lang, src_lang)] if a.both_directions else [])
         for src_lang, tgt_lang in directions:
-            src = load_vectors(vector_file(a.vectors, src_lang), a.max_vocab)
-            tgt = load_vectors(vector_file(a.vectors, tgt_lang), a.max_vocab)
+            src, tgt = (mapping_vocabulary(load_vectors(vector_file(a.vectors, lang), a.max_vocab),
+                                           cfg0.lowercase_vocabulary) for lang in (src_lang, tgt_lang))
             dictionary = Path(f"data/dictionaries/{src_lang}-{tgt_lang}.txt")
-            pairs, stats = load_dictionary(dictionary, src.index, tgt.index, cfg0.lowercase_dictionary)
+            pairs, stats = load_dictionary(dictionary, src.index, tgt.index, cfg0.dictionaries_lowercased)
             for init in a.inits:
                 cfg, _ = load_mapping_config(Path("recipes") / f"{pair}.toml", {
                     "mapping.seed_dictionary": SEEDS[init], "mapping.direction": f"{src_lang}->{tgt_lang}",

@@ -122,8 +122,9 @@ def write_recipe(tmp: Path, vectors: dict[str, Path], **mapping) -> Path:
 def test_cli_map_end_to_end_is_deterministic(real_vectors, tmp_path):
     en = load_vectors(real_vectors["en"], 1500)
     es = load_vectors(real_vectors["es"], 1500)
-    # an evaluation dictionary of identical strings (names, numbers, punctuation) in both vocabularies
-    shared = [w for w in en.words if w in es.index][:300]
+    # an evaluation dictionary of identical strings (names, numbers, punctuation) in both vocabularies,
+    # lower-case as MUSE's dictionaries are
+    shared = [w for w in en.words if w in es.index and w == w.lower()][:300]
     assert len(shared) > 50
     dico = tmp_path / "en-es.txt"
     dico.write_text("".join(f"{w} {w}\n" for w in shared), encoding="utf-8")
@@ -147,7 +148,11 @@ def test_cli_map_end_to_end_is_deterministic(real_vectors, tmp_path):
     assert {"adversarial", "refinement", "load", "export"} <= set(report["seconds"])
     assert {"torch", "numpy", "faiss"} <= set(report["versions"])
     assert (out / "log.txt").read_text().count("epoch") >= 2
+    # the map was learned on the lower-cased forms (MUSE), and every cased row is exported:
     # mapped source vectors = normalised source @ W^T; target vectors unchanged apart from normalising
+    assert report["mapped_forms"] == {"en": len({w.lower() for w in en.words}),
+                                      "es": len({w.lower() for w in es.words})}
+    assert report["mapped_forms"]["en"] < report["vocab"]["en"] == len(en)
     mapped, tgt = load_vectors(out / "en.vec"), load_vectors(out / "es.vec")
     assert mapped.words == en.words and tgt.words == es.words
     from zsner.embeddings.normalize import normalize
@@ -212,7 +217,7 @@ def test_the_recipes_seed_dictionary_path_exports_its_best_map_and_feeds_cross_t
 
     en = load_vectors(real_vectors["en"], 1500)
     es = load_vectors(real_vectors["es"], 1500)
-    shared = [w for w in en.words if w in es.index][:300]
+    shared = [w for w in en.words if w in es.index and w == w.lower()][:300]
     dico = tmp_path / "en-es.txt"
     dico.write_text("".join(f"{w} {w}\n" for w in shared), encoding="utf-8")
     recipe = write_recipe(tmp_path, real_vectors, dictionary=str(dico), seed_dictionary="identical", n_refinement=3)
@@ -229,9 +234,13 @@ def test_the_recipes_seed_dictionary_path_exports_its_best_map_and_feeds_cross_t
     from zsner.mapping.trainer import Trainer as MapTrainer
     from zsner.embeddings.normalize import normalize
 
+    from zsner.mapping.vocabulary import mapping_vocabulary
+
     cfg = MappingConfig(**{**TINY, "direction": "en->es"}).validate()
-    judge = MapTrainer(torch.from_numpy(normalize(en.matrix.copy(), cfg.normalize)),
-                       torch.from_numpy(normalize(es.matrix.copy(), cfg.normalize)), cfg)
+    # judged on what the map was learned on: the lower-cased forms (mapping.lowercase_vocabulary)
+    en_view, es_view = mapping_vocabulary(en, True), mapping_vocabulary(es, True)
+    judge = MapTrainer(torch.from_numpy(normalize(en_view.matrix.copy(), cfg.normalize)),
+                       torch.from_numpy(normalize(es_view.matrix.copy(), cfg.normalize)), cfg)
     judge.set_weight(w)
     assert judge.criterion() == pytest.approx(max(criteria), abs=1e-5)
 

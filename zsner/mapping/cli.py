@@ -52,12 +52,14 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
     """Learn the word-level map of RECIPE's [mapping] table (adversarial + Procrustes refinement)."""
     import torch
 
+    from zsner.embeddings.normalize import normalize
     from zsner.embeddings.vectors import Embeddings, load_vectors, write_vec
     from zsner.mapping.config import load_mapping_config
     from zsner.mapping.dictionary import load_dictionary
     from zsner.mapping.distilled import discriminator_words
     from zsner.mapping.pipeline import Interrupted, run_mapping
     from zsner.mapping.trainer import atomic_save_npy
+    from zsner.mapping.vocabulary import mapping_vocabulary
 
     from zsner.cli_options import recipe_overrides
 
@@ -109,16 +111,20 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
         if src.dim != tgt.dim:
             raise ZsnerError(f"{vectors[src_lang]} has dimension {src.dim} but {vectors[tgt_lang]} has {tgt.dim}", recipe)
         log(f"loaded {len(src)} {src_lang} and {len(tgt)} {tgt_lang} vectors of dimension {src.dim} ({load_s:.1f} s)")
+        src_map, tgt_map = (mapping_vocabulary(v, cfg.lowercase_vocabulary) for v in (src, tgt))
+        if cfg.lowercase_vocabulary:
+            log(f"the map is learned on lower-cased words as MUSE's: {len(src_map)} {src_lang} and {len(tgt_map)} "
+                f"{tgt_lang} forms, each with its most frequent casing's vector (mapping.lowercase_vocabulary)")
         pairs = None
         dico_info = None
         if cfg.dictionary:
-            pairs, stats = load_dictionary(cfg.dictionary, src.index, tgt.index, cfg.lowercase_dictionary)
+            pairs, stats = load_dictionary(cfg.dictionary, src_map.index, tgt_map.index, cfg.dictionaries_lowercased)
             dico_info = {"path": cfg.dictionary, **stats.__dict__}
             log(f"evaluation dictionary {cfg.dictionary}: {stats.pairs} pairs, {stats.in_vocab} in the "
                 f"vocabularies, {stats.sources} source words")
         try:
-            trainer, report = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, out, device, resume,
-                                          pairs, log, progress, recipe_dir=recipe.parent)
+            trainer, report = run_mapping(cfg, src_map.words, src_map.matrix, tgt_map.words, tgt_map.matrix, out,
+                                          device, resume, pairs, log, progress, recipe_dir=recipe.parent)
         except Interrupted as e:
             log(f"{e}; continue with: zsner map {recipe} --out {out} --resume")
             raise click.exceptions.Exit(130) from None
@@ -126,13 +132,15 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
         t0 = time.perf_counter()
         w = trainer.weight
         atomic_save_npy(w, out / "W.npy")
-        mapped = (trainer.src @ trainer.mapping.weight.detach().T).cpu().numpy()
-        write_vec(Embeddings(src.words, mapped), out / f"{src_lang}.vec")
-        write_vec(Embeddings(tgt.words, trainer.tgt.cpu().numpy()), out / f"{tgt_lang}.vec")
+        # every cased row, normalised as the map's input was and mapped by the same W
+        src_out, tgt_out = (normalize(v.matrix.copy(), cfg.normalize) if cfg.normalize else v.matrix for v in (src, tgt))
+        write_vec(Embeddings(src.words, src_out @ w.T), out / f"{src_lang}.vec")
+        write_vec(Embeddings(tgt.words, tgt_out), out / f"{tgt_lang}.vec")
         report["seconds"]["export"] = round(time.perf_counter() - t0, 2)
         report.update({
             "recipe": str(recipe), "direction": cfg.direction, "source": src_lang, "target": tgt_lang,
-            "seed": cfg.seed, "vocab": {src_lang: len(src), tgt_lang: len(tgt)}, "dim": src.dim,
+            "seed": cfg.seed, "vocab": {src_lang: len(src), tgt_lang: len(tgt)},
+            "mapped_forms": {src_lang: len(src_map), tgt_lang: len(tgt_map)}, "dim": src.dim,
             "dictionary": dico_info, "config": cfg.to_dict(), "versions": _versions(),
             "orthogonality_error": float(np.abs(w @ w.T - np.eye(w.shape[0])).max()),
             "outputs": {"W": "W.npy", src_lang: f"{src_lang}.vec", tgt_lang: f"{tgt_lang}.vec"},

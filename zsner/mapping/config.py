@@ -32,6 +32,10 @@ class MappingConfig:
     seed: int = 1
     normalize: str = ""            # zsner.embeddings.normalize spec, e.g. "unit,center,unit" (MUSE: "")
     lowercase_dictionary: bool = False  # MUSE lowercases dictionary entries
+    # learn and score the map on lower-cased words, each form with its most frequent casing's vector, as
+    # MUSE reads embeddings (zsner.mapping.vocabulary); the export keeps every cased row. Also lower-cases
+    # the dictionaries, which could not match otherwise.
+    lowercase_vocabulary: bool = True
     # --- initialisation: adversarial (Eq. 3-4) or a seed dictionary + Procrustes ----------
     # "" = adversarial; "identical" = Procrustes on identical strings; "identity" = W = I (vectors that
     # already share a space, e.g. distilled from one multilingual encoder); "similarity" = unsupervised,
@@ -99,6 +103,11 @@ class MappingConfig:
             raise ZsnerError(f"mapping.direction must look like 'en->es', got {self.direction!r}",
                              self.recipe or None)
         return parts[0], parts[1]
+
+    @property
+    def dictionaries_lowercased(self) -> bool:
+        """Whether dictionary entries are lower-cased as read (a lower-cased vocabulary needs it)."""
+        return self.lowercase_dictionary or self.lowercase_vocabulary
 
     @property
     def dis_epoch_steps(self) -> int:

@@ -137,7 +137,7 @@ def run_mapping(cfg: MappingConfig, src_words: list[str], src: np.ndarray, tgt_w
                         path = recipe_dir / path
                     pairs, stats = load_dictionary(path, {w: i for i, w in enumerate(src_words)},
                                                    {w: i for i, w in enumerate(tgt_words)},
-                                                   cfg.lowercase_dictionary)
+                                                   cfg.dictionaries_lowercased)
                     what = f"{path} ({stats.pairs} pairs read)"
                 if len(pairs) == 0:
                     raise ZsnerError(f"seed dictionary {what} has no pair in the vocabularies", cfg.recipe or None)
