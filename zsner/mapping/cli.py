@@ -132,7 +132,7 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
         t0 = time.perf_counter()
         w = trainer.weight
         atomic_save_npy(w, out / "W.npy")
-        # every cased row, normalised as the map's input was and mapped by the same W
+        # every cased row, by the same normalisation steps (a centring uses these rows' own mean) and the same W
         src_out, tgt_out = (normalize(v.matrix.copy(), cfg.normalize) if cfg.normalize else v.matrix for v in (src, tgt))
         write_vec(Embeddings(src.words, src_out @ w.T), out / f"{src_lang}.vec")
         write_vec(Embeddings(tgt.words, tgt_out), out / f"{tgt_lang}.vec")
