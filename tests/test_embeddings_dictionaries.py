@@ -110,3 +110,23 @@ def test_cli_dictionary_build(tmp_path):
     assert read_pairs(out / "en-es.txt") == [("boy", "chico"), ("boy", "muchacho"), ("red", "rojo")]
     result = CliRunner().invoke(dict_group, ["build", "en-fi", "--dictd-dir", str(tmp_path)])
     assert isinstance(result.exception, ZsnerError)  # left for the main entry point to print
+
+
+def test_cli_dictionary_build_matches_vectors_in_any_casing(tmp_path):
+    """The dictionaries are lower-case; a word the vectors hold only with a capital (a German noun, a
+    name) is in the vocabulary all the same, as MUSE and `zsner map` read it."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from zsner.embeddings.cli import dict_group
+    from zsner.embeddings.vectors import Embeddings, write_vec
+
+    _make_dictd(tmp_path, "freedict-eng-spa", ["boy /bɔi/\nchico, muchacho\n", "red /rɛd/\nrojo\n"])
+    write_vec(Embeddings(["Boy", "red"], np.ones((2, 3), np.float32)), tmp_path / "en.vec")
+    write_vec(Embeddings(["Chico", "CHICO", "rojo"], np.ones((3, 3), np.float32)), tmp_path / "es.vec")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dict_group, ["build", "en-es", "--dictd-dir", str(tmp_path), "--out", str(out),
+                                             "--test-words", "1", "--src-vectors", str(tmp_path / "en.vec"),
+                                             "--tgt-vectors", str(tmp_path / "es.vec")])
+    assert result.exit_code == 0, result.output
+    assert read_pairs(out / "en-es.txt") == [("boy", "chico"), ("red", "rojo")]  # muchacho has no vector

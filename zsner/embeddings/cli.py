@@ -213,7 +213,7 @@ def dict_group() -> None:
 @click.option("--dictd-dir", default=Path("/usr/share/dictd"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="where the FreeDict dictd files are")
 @click.option("--src-vectors", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="keep only pairs whose source word is in these vectors (needs --tgt-vectors; one PAIR)")
+              help="keep only pairs whose two words are in these vectors, any casing (needs --tgt-vectors; one PAIR)")
 @click.option("--tgt-vectors", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--test-words", default=1500, show_default=True, help="source words held out for the test split")
 def dict_build(pairs: tuple[str, ...], out_dir: Path, dictd_dir: Path, src_vectors: Path | None,
@@ -222,7 +222,7 @@ def dict_build(pairs: tuple[str, ...], out_dir: Path, dictd_dir: Path, src_vecto
     as en-es from Debian's FreeDict packages (both directions merged); default: en-es es-en en-nl
     nl-en en-de de-en ar-en en-ar fi-en en-fi."""
     from zsner.embeddings.dictionaries import PAIRS, build_dictionary
-    from zsner.embeddings.vectors import load_vectors
+    from zsner.embeddings.vectors import load_vectors, lowercased
     from zsner.errors import ZsnerError
 
     pairs = pairs or PAIRS
@@ -232,9 +232,10 @@ def dict_build(pairs: tuple[str, ...], out_dir: Path, dictd_dir: Path, src_vecto
     if src_vectors is not None:
         if len(pairs) != 1:
             raise ZsnerError("--src-vectors/--tgt-vectors filter one PAIR at a time")
-        src = load_vectors(src_vectors)
+        # the dictionaries are lower-case: match them against each form's first casing, as MUSE and zsner map do
+        src = lowercased(load_vectors(src_vectors))
         src_vocab, rank = set(src.index), src.index
-        tgt_vocab = set(load_vectors(tgt_vectors).index)
+        tgt_vocab = set(lowercased(load_vectors(tgt_vectors)).index)
     for pair in pairs:
         build_dictionary(pair, out_dir, dictd_dir, src_vocab, tgt_vocab, rank, test_words, echo=_echo)
 

@@ -71,6 +71,20 @@ class Embeddings:
         return Embeddings(keep, self.matrix[[self.index[w] for w in keep]])
 
 
+def lowercased(vectors: Embeddings) -> Embeddings:
+    """Each lower-cased form once, with the vector of its first row: in a vocabulary sorted by falling
+    frequency, its most frequent casing. This is how MUSE reads embeddings, and what its lower-case
+    dictionaries are matched against (zsner.mapping.vocabulary says why it matters)."""
+    seen: set[str] = set()
+    rows = []
+    for i, word in enumerate(vectors.words):
+        form = word.lower()
+        if form not in seen:
+            seen.add(form)
+            rows.append(i)
+    return Embeddings([vectors.words[i].lower() for i in rows], vectors.matrix[rows])
+
+
 def _parse_header(line: bytes, path: Path) -> tuple[int, int]:
     parts = line.split()
     if len(parts) != 2 or not all(p.isdigit() for p in parts):

@@ -12,28 +12,10 @@ so that the tagger keeps its look-up (the word, then its lower case).
 """
 from __future__ import annotations
 
-import numpy as np
-
-from zsner.embeddings.vectors import Embeddings
-
-
-def first_casings(words: list[str]) -> np.ndarray:
-    """Rows of the first occurrence of each lower-cased form (a vocabulary sorted by falling frequency
-    keeps each form's most frequent casing, as MUSE's reader does)."""
-    seen: set[str] = set()
-    rows = []
-    for i, word in enumerate(words):
-        form = word.lower()
-        if form not in seen:
-            seen.add(form)
-            rows.append(i)
-    return np.asarray(rows, dtype=np.int64)
+from zsner.embeddings.vectors import Embeddings, lowercased
 
 
 def mapping_vocabulary(vectors: Embeddings, lowercase: bool) -> Embeddings:
     """``vectors`` as the map sees them: lower-cased forms with the vector of each one's first casing,
     or unchanged."""
-    if not lowercase:
-        return vectors
-    rows = first_casings(vectors.words)
-    return Embeddings([vectors.words[i].lower() for i in rows], vectors.matrix[rows])
+    return lowercased(vectors) if lowercase else vectors
