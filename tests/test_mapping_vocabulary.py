@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_mapping_real import real_vectors, write_recipe  # noqa: F401  (the session's real fastText vectors)
+from test_mapping_real import real_vectors  # noqa: F401  (the session's real fastText vectors)
 from zsner.embeddings.vectors import load_vectors
 from zsner.mapping.dictionary import load_dictionary
 from zsner.mapping.vocabulary import mapping_vocabulary
@@ -21,8 +21,8 @@ def test_each_form_keeps_its_most_frequent_casings_vector(real_vectors):  # noqa
     # the first (most frequent) casing's row wins: the vocabulary is sorted by falling frequency
     for casing in ("The", "the"):
         assert casing in en.index
-    first = min(en.index["The"], en.index["the"])
-    assert np.array_equal(view.matrix[view.index["the"]], en.matrix[first])
+    first_the = min(en.index["The"], en.index["the"])
+    assert np.array_equal(view.matrix[view.index["the"]], en.matrix[first_the])
     # every form has its first row's vector, in the vocabulary's order (falling frequency)
     first: dict[str, int] = {}
     for i, word in enumerate(en.words):
