@@ -77,9 +77,18 @@ VECTORS ?= fasttext
 VECTOR_PATH ?=
 # extra `zsner embed distill` options, e.g. DISTILL_SET="--method alone" or "--layers 4-8", and the encoder
 # folder (by default the one VECTORS names); a variant gets a kind of its own, so that its runs do too:
-#   make train-es VECTORS=e5-lid DISTILL_ENCODER=data/encoders/e5-small DISTILL_SET="--drop-lines-in en"
+#   make train-es VECTORS=e5-mine DISTILL_ENCODER=data/encoders/e5-small DISTILL_SET="--layers 4-8"
+# The variants measured in the README are named here, so that VECTORS alone selects them (DISTILL_SET then
+# adds to their options, e.g. DISTILL_SET="--threads 1"):
+#   e5-lid        the corpus lines a language identifier puts in English left out of the other languages'
+#   e5-full-lid   that, and every corpus line encoded (no word left to be encoded alone for want of a context)
+distill_encoder.e5-lid := data/encoders/e5-small
+distill_set.e5-lid := --drop-lines-in en
+distill_encoder.e5-full-lid := data/encoders/e5-small
+distill_set.e5-full-lid := --sentences 0 --drop-lines-in en
 DISTILL_SET ?=
-DISTILL_ENCODER ?= data/encoders/$(VECTORS)
+DISTILL_ENCODER ?= $(or $(distill_encoder.$(VECTORS)),data/encoders/$(VECTORS))
+distill_options = $(strip $(distill_set.$(VECTORS)) $(DISTILL_SET))
 ifneq ($(VECTOR_PATH),)
 ifeq ($(VECTORS),fasttext)
 $(error VECTOR_PATH=$(VECTOR_PATH): name these vectors too, e.g. VECTORS=wiki, so that their runs get folders of their own)

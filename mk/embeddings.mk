@@ -42,7 +42,7 @@ ifeq ($(VECTOR_PATH),)
 ifneq ($(vectors_suffix),)
 # contextual vectors from a local encoder folder; E5_ENCODER (mk/encoders.mk) is built by `make encoder`
 data/vectors/$(VECTORS)/%.vec: data/corpus/%.txt $(DISTILL_ENCODER)/config.json | $(INSTALLED)
-	$(ZSNER) embed distill $* --encoder $(DISTILL_ENCODER) --out $@ $(DISTILL_SET)
+	$(ZSNER) embed distill $* --encoder $(DISTILL_ENCODER) --out $@ $(distill_options)
 .PRECIOUS: data/vectors/$(VECTORS)/%.vec
 endif
 endif

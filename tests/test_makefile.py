@@ -196,11 +196,19 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
                "runs/table-e5-small/nl/cross-shared-s2)" in c for c in seeds)
 
     # a variant of one encoder's vectors is a kind of its own: vectors, map and runs in their own folders
-    variant = zsner_commands("train-es", "VECTORS=e5-lid", "DISTILL_ENCODER=data/encoders/e5-small",
-                             "DISTILL_SET=--drop-lines-in en")
-    assert (".venv/bin/zsner embed distill es --encoder data/encoders/e5-small --out data/vectors/e5-lid/es.vec "
-            "--drop-lines-in en") in variant
-    assert variant[-1] == ".venv/bin/zsner cross summary runs/train-es-e5-lid"
+    variant = zsner_commands("train-es", "VECTORS=e5-mine", "DISTILL_ENCODER=data/encoders/e5-small",
+                             "DISTILL_SET=--layers 4-8")
+    assert (".venv/bin/zsner embed distill es --encoder data/encoders/e5-small --out data/vectors/e5-mine/es.vec "
+            "--layers 4-8") in variant
+    assert variant[-1] == ".venv/bin/zsner cross summary runs/train-es-e5-mine"
+    # the README's measured variants are named: VECTORS alone brings their encoder and options
+    full = zsner_commands("seeds-de-s1", "VECTORS=e5-full-lid")
+    assert (".venv/bin/zsner embed distill de --encoder data/encoders/e5-small --out data/vectors/e5-full-lid/de.vec "
+            "--sentences 0 --drop-lines-in en") in full
+    assert any(c.endswith("--run-dir runs/table-e5-full-lid/de/cross-shared-s1") for c in full)
+    lid = zsner_commands("map-nl", "VECTORS=e5-lid", "DISTILL_SET=--threads 1")  # options added, not replaced
+    assert (".venv/bin/zsner embed distill nl --encoder data/encoders/e5-small --out data/vectors/e5-lid/nl.vec "
+            "--drop-lines-in en --threads 1") in lid
 
     for lang in ("en", "de"):  # public files one has (their content is not read by a dry run)
         (tmp_path / f"wiki.{lang}.vec").write_text("1 1\nx 0\n")
