@@ -108,12 +108,15 @@ def main() -> None:
     torch.set_num_threads(a.threads)
 
     t0 = time.perf_counter()
-    src = mapping_vocabulary(load_vectors(a.src, a.max_vocab), not a.cased)
+    src_file = load_vectors(a.src, a.max_vocab)
+    src = mapping_vocabulary(src_file, not a.cased)
     if a.rotated_copy:
+        tgt_file = src_file
         tgt, pairs = rotated_copy(src, a.seed)
         what = f"rotated copy of {a.src}: identity dictionary, {len(pairs)} words"
     else:
-        tgt = mapping_vocabulary(load_vectors(a.tgt, a.max_vocab), not a.cased)
+        tgt_file = load_vectors(a.tgt, a.max_vocab)
+        tgt = mapping_vocabulary(tgt_file, not a.cased)
         pairs, stats = load_dictionary(a.dictionary, src.index, tgt.index, lowercase=not a.cased)
         what = f"dictionary {stats.in_vocab} pairs ({stats.sources} sources) in vocab"
         if a.rotate_target:
@@ -134,7 +137,8 @@ def main() -> None:
         "zsner": MappingConfig(**zs).validate(),
     }
     # zsner's schedule shows the discriminator only context vectors of distilled builds (MUSE's does not)
-    discriminator_words(runs["zsner"], (a.src, a.src if a.rotated_copy else a.tgt), print)
+    discriminator_words(runs["zsner"], ((a.src, src_file.words), (a.src if a.rotated_copy else a.tgt, tgt_file.words)),
+                        print)
     results = {}
     for name, cfg in runs.items():
         if a.only and name != a.only:

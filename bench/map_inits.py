@@ -62,15 +62,16 @@ def main() -> None:
         src_lang, tgt_lang = cfg0.languages
         directions = [(src_lang, tgt_lang)] + ([(tgt_lang, src_lang)] if a.both_directions else [])
         for src_lang, tgt_lang in directions:
-            src, tgt = (mapping_vocabulary(load_vectors(vector_file(a.vectors, lang), a.max_vocab),
-                                           cfg0.lowercase_vocabulary) for lang in (src_lang, tgt_lang))
+            files = [(vector_file(a.vectors, lang), load_vectors(vector_file(a.vectors, lang), a.max_vocab))
+                     for lang in (src_lang, tgt_lang)]
+            src, tgt = (mapping_vocabulary(vectors, cfg0.lowercase_vocabulary) for _, vectors in files)
             dictionary = Path(f"data/dictionaries/{src_lang}-{tgt_lang}.txt")
             pairs, stats = load_dictionary(dictionary, src.index, tgt.index, cfg0.dictionaries_lowercased)
             for init in a.inits:
                 cfg, _ = load_mapping_config(Path("recipes") / f"{pair}.toml", {
                     "mapping.seed_dictionary": SEEDS[init], "mapping.direction": f"{src_lang}->{tgt_lang}",
                     "mapping.dictionary": str(dictionary), "mapping.max_vocab": a.max_vocab})
-                discriminator_words(cfg, (vector_file(a.vectors, src_lang), vector_file(a.vectors, tgt_lang)),
+                discriminator_words(cfg, [(path, vectors.words) for path, vectors in files],
                                     lambda m: print("   ", m, flush=True))
                 t0 = time.perf_counter()
                 _, report = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, None, "cpu",

@@ -44,8 +44,10 @@ def _summary(tmp_path: Path, name: str, **fields) -> Path:
     return vec
 
 
-def _context(tmp_path, name, prefix):
-    return _summary(tmp_path, name, settings={"method": "context"}, leading_context_words=prefix)
+def _context(tmp_path, name, prefix, words=None):
+    """(a build's .vec path, its words as read): distinct lower-case words unless ``words`` are given."""
+    vec = _summary(tmp_path, name, settings={"method": "context"}, leading_context_words=prefix)
+    return vec, words if words is not None else [f"w{i}" for i in range(prefix + 5_000)]
 
 
 def test_adversarial_map_is_capped_at_the_shorter_context_prefix(tmp_path):
@@ -68,13 +70,13 @@ def test_vectors_of_one_kind_are_not_capped(tmp_path):
     trained.write_text("1 2\nx 0 0\n", encoding="utf-8")
     alone = _summary(tmp_path, "alone", settings={"method": "alone"})
     assert recorded_context_prefix(trained) is None and recorded_context_prefix(alone) is None
-    assert discriminator_words(MappingConfig(), (trained, alone), print).dis_most_frequent == 75_000
+    assert discriminator_words(MappingConfig(), ((trained, ["x"]), (alone, ["x"])), print).dis_most_frequent == 75_000
 
 
 def test_old_or_useless_builds_are_refused_with_the_file_named(tmp_path):
     old = _summary(tmp_path, "old", settings={"method": "context"}, words_alone_fallback=3)
     with pytest.raises(ZsnerError, match="build it again") as e:
-        discriminator_words(MappingConfig(), (old, old), print)
+        discriminator_words(MappingConfig(), ((old, ["x"]), (old, ["x"])), print)
     assert "old.vec.distill.json" in str(e.value)
     with pytest.raises(ZsnerError, match="too few"):
         discriminator_words(MappingConfig(), (_context(tmp_path, "thin", 200), _context(tmp_path, "es", 20_000)), print)
@@ -82,3 +84,18 @@ def test_old_or_useless_builds_are_refused_with_the_file_named(tmp_path):
     Path(f"{broken}.distill.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ZsnerError, match="unreadable"):
         recorded_context_prefix(broken)
+
+
+def test_the_cap_counts_the_lower_cased_forms_the_map_sees(tmp_path):
+    """The summary counts the file's cased rows; the lower-cased view merges `The`/`the`, so its context
+    prefix is shorter, and the file's count would reach alone-encoded words in the view."""
+    words = [w for i in range(3_000) for w in (f"Word{i}", f"word{i}")] + [f"rare{i}" for i in range(20_000)]
+    lowered = MappingConfig()
+    assert lowered.lowercase_vocabulary
+    side = _context(tmp_path, "mixed", 6_000, words)  # the first 6,000 rows: 3,000 forms, each in two casings
+    said = []
+    discriminator_words(lowered, (side, side), said.append)
+    assert lowered.dis_most_frequent == 3_000 and "lower-cased forms" in said[0]
+    cased = MappingConfig(lowercase_vocabulary=False)
+    discriminator_words(cased, (side, side), print)
+    assert cased.dis_most_frequent == 6_000

@@ -103,7 +103,6 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
 
     try:
         log(f"zsner map {recipe} -> {out} (direction {cfg.direction}, seed {cfg.seed}, device {device})")
-        discriminator_words(cfg, (vectors[src_lang], vectors[tgt_lang]), log)
         t0 = time.perf_counter()
         src = load_vectors(vectors[src_lang], max_vocab=cfg.max_vocab)
         tgt = load_vectors(vectors[tgt_lang], max_vocab=cfg.max_vocab)
@@ -111,6 +110,7 @@ def map_command(recipe: Path, out: Path | None, resume: bool, seed: int | None, 
         if src.dim != tgt.dim:
             raise ZsnerError(f"{vectors[src_lang]} has dimension {src.dim} but {vectors[tgt_lang]} has {tgt.dim}", recipe)
         log(f"loaded {len(src)} {src_lang} and {len(tgt)} {tgt_lang} vectors of dimension {src.dim} ({load_s:.1f} s)")
+        discriminator_words(cfg, ((vectors[src_lang], src.words), (vectors[tgt_lang], tgt.words)), log)
         src_map, tgt_map = (mapping_vocabulary(v, cfg.lowercase_vocabulary) for v in (src, tgt))
         if cfg.lowercase_vocabulary:
             log(f"the map is learned on lower-cased words as MUSE's: {len(src_map)} {src_lang} and {len(tgt_map)} "

@@ -12,7 +12,7 @@ context vectors, on both sides.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from zsner.embeddings.distill import summary_path as build_summary_path
@@ -42,21 +42,37 @@ def recorded_context_prefix(vec_path: str | Path) -> int | None:
     return int(summary["leading_context_words"])
 
 
-def discriminator_words(cfg: MappingConfig, vec_paths: tuple[str | Path, str | Path],
+def view_prefix(words: Sequence[str], prefix: int, lowercase: bool) -> int:
+    """How many rows of the vocabulary the map sees lie within the first ``prefix`` rows of the file.
+
+    The build summary counts the file's (cased) rows; the lower-cased view keeps each form's first row
+    in file order (zsner.mapping.vocabulary), so its leading context words are the distinct lower-cased
+    forms among the file's first ``prefix`` words: fewer rows, and using the file's count on the view
+    would let alone-encoded words in behind them."""
+    return len({w.lower() for w in words[:prefix]}) if lowercase else prefix
+
+
+def discriminator_words(cfg: MappingConfig, sides: Sequence[tuple[str | Path, Sequence[str]]],
                         log: Callable[[str], None] = print) -> MappingConfig:
     """Cap ``cfg.dis_most_frequent`` at the context-vector prefix of both sides (adversarial runs
-    with ``dis_context_only`` only); returns ``cfg``, changed in place, and says what it did."""
+    with ``dis_context_only`` only); ``sides`` are each side's ``.vec`` path and its words as read
+    from it. Returns ``cfg``, changed in place, and says what it did."""
     if cfg.seed_dictionary or not cfg.dis_context_only:
         return cfg
-    prefixes = {str(p): recorded_context_prefix(p) for p in vec_paths}
-    known = [n for n in prefixes.values() if n is not None]
-    if not known or min(known) >= cfg.dis_most_frequent:
+    prefixes = []
+    for path, words in sides:
+        recorded = recorded_context_prefix(path)
+        if recorded is not None:
+            prefixes.append((str(path), view_prefix(words, recorded, cfg.lowercase_vocabulary)))
+    if not prefixes or min(n for _, n in prefixes) >= cfg.dis_most_frequent:
         return cfg
-    cap = min(known)
+    cap = min(n for _, n in prefixes)
+    shown = ", ".join(f"{path}: {n}" for path, n in prefixes)
+    what = "lower-cased forms" if cfg.lowercase_vocabulary else "words"
     if cap < MIN_DISCRIMINATOR_WORDS:
-        raise ZsnerError(f"only {cap} leading words have context vectors ({prefixes}): too few for the "
+        raise ZsnerError(f"only {cap} leading {what} have context vectors ({shown}): too few for the "
                          "discriminator; rebuild with more --sentences or set mapping.dis_context_only = false")
-    log(f"distilled vectors: the discriminator sees the {cap} most frequent words of each side (was "
-        f"{cfg.dis_most_frequent}), the leading words with context vectors ({prefixes}; dis_context_only)")
+    log(f"distilled vectors: the discriminator sees the {cap} most frequent {what} of each side (was "
+        f"{cfg.dis_most_frequent}), the leading ones with context vectors ({shown}; dis_context_only)")
     cfg.dis_most_frequent = cap
     return cfg
