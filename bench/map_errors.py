@@ -35,7 +35,7 @@ from zsner.mapping.neighbours import Radii, unit_rows  # noqa: E402
 from zsner.mapping.vocabulary import mapping_vocabulary  # noqa: E402
 
 BANDS = [(0, 5000), (5000, 6500), (5000, 20000), (20000, 50000), (50000, 10**9)]  # 5000-6500: MUSE's test words
-SNOWBALL = {"en": "english", "es": "spanish", "nl": "dutch", "de": "german", "fi": "finnish", "ar": "arabic"}
+SNOWBALL = {"es": "spanish", "nl": "dutch", "de": "german", "fi": "finnish", "ar": "arabic"}
 
 
 def main() -> None:
