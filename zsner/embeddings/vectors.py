@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -71,17 +71,24 @@ class Embeddings:
         return Embeddings(keep, self.matrix[[self.index[w] for w in keep]])
 
 
-def lowercased(vectors: Embeddings) -> Embeddings:
-    """Each lower-cased form once, with the vector of its first row: in a vocabulary sorted by falling
-    frequency, its most frequent casing. This is how MUSE reads embeddings, and what its lower-case
-    dictionaries are matched against (zsner.mapping.vocabulary says why it matters)."""
+def first_rows_of_forms(words: Sequence[str]) -> list[int]:
+    """The row of each lower-cased form's first occurrence in ``words``, in order: the rows
+    :func:`lowercased` keeps (and so, for a prefix of ``words``, how many of them the view holds)."""
     seen: set[str] = set()
     rows = []
-    for i, word in enumerate(vectors.words):
+    for i, word in enumerate(words):
         form = word.lower()
         if form not in seen:
             seen.add(form)
             rows.append(i)
+    return rows
+
+
+def lowercased(vectors: Embeddings) -> Embeddings:
+    """Each lower-cased form once, with the vector of its first row: in a vocabulary sorted by falling
+    frequency, its most frequent casing. This is how MUSE reads embeddings, and what its lower-case
+    dictionaries are matched against (zsner.mapping.vocabulary says why it matters)."""
+    rows = first_rows_of_forms(vectors.words)
     return Embeddings([vectors.words[i].lower() for i in rows], vectors.matrix[rows])
 
 

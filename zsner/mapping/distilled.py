@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from zsner.embeddings.distill import summary_path as build_summary_path
+from zsner.embeddings.vectors import first_rows_of_forms
 from zsner.errors import ZsnerError
 from zsner.mapping.config import MappingConfig
 
@@ -46,10 +47,10 @@ def view_prefix(words: Sequence[str], prefix: int, lowercase: bool) -> int:
     """How many rows of the vocabulary the map sees lie within the first ``prefix`` rows of the file.
 
     The build summary counts the file's (cased) rows; the lower-cased view keeps each form's first row
-    in file order (zsner.mapping.vocabulary), so its leading context words are the distinct lower-cased
-    forms among the file's first ``prefix`` words: fewer rows, and using the file's count on the view
-    would let alone-encoded words in behind them."""
-    return len({w.lower() for w in words[:prefix]}) if lowercase else prefix
+    in file order (zsner.mapping.vocabulary), so its leading context words are the forms first met in the
+    file's first ``prefix`` words: fewer rows, and the file's count used on the view would reach past
+    the context-vector prefix."""
+    return len(first_rows_of_forms(words[:prefix])) if lowercase else prefix
 
 
 def discriminator_words(cfg: MappingConfig, sides: Sequence[tuple[str | Path, Sequence[str]]],
@@ -64,9 +65,9 @@ def discriminator_words(cfg: MappingConfig, sides: Sequence[tuple[str | Path, Se
         recorded = recorded_context_prefix(path)
         if recorded is not None:
             prefixes.append((str(path), view_prefix(words, recorded, cfg.lowercase_vocabulary)))
-    if not prefixes or min(n for _, n in prefixes) >= cfg.dis_most_frequent:
+    cap = min((n for _, n in prefixes), default=cfg.dis_most_frequent)
+    if cap >= cfg.dis_most_frequent:
         return cfg
-    cap = min(n for _, n in prefixes)
     shown = ", ".join(f"{path}: {n}" for path, n in prefixes)
     what = "lower-cased forms" if cfg.lowercase_vocabulary else "words"
     if cap < MIN_DISCRIMINATOR_WORDS:
