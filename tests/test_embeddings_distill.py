@@ -102,6 +102,37 @@ def test_a_sampled_pass_records_how_many_leading_words_have_contexts(e5_encoder_
     assert summary["leading_context_words"] == expected < 300
 
 
+def test_rounds_read_the_sample_first_then_the_lines_between(e5_encoder_dir, spanish_corpus, tmp_path,
+                                                             one_torch_thread):
+    """``rounds = 0`` reads every line, the sampled pass's lines first: a word with K occurrences among them
+    keeps exactly the sampled pass's vector (contexts spread over the corpus), and the words the sample
+    missed get contexts of their own instead of being encoded alone."""
+    lines = spanish_corpus.read_text(encoding="utf-8").splitlines()
+    order = [(r, n) for r, n, _ in distill_module.interleaved_lines(spanish_corpus, 12, 0)]
+    assert order[:10] == [(0, n) for n in range(0, 120, 12)] and order[10] == (1, 1)
+    assert sorted(n for _, n in order) == list(range(len(lines)))
+    assert [n for _, n, _ in distill_module.interleaved_lines(spanish_corpus, 12, 2, 1, 50)] == [61, 73, 85, 97, 109]
+
+    quiet = lambda m: None  # noqa: E731
+    sampled, every = tmp_path / "sampled.vec", tmp_path / "every.vec"
+    base = dict(method="context", max_words=300, occurrences=3, sentences=10, max_subwords=512)
+    first = distill(spanish_corpus, e5_encoder_dir, sampled, DistillSettings(**base), device="cpu",
+                    precision="fp32", echo=quiet)
+    summary = distill(spanish_corpus, e5_encoder_dir, every, DistillSettings(**base, rounds=0), device="cpu",
+                      precision="fp32", echo=quiet)
+    assert first["rounds_read"] == 1 and summary["rounds_read"] == 12
+    assert summary["words_alone_fallback"] == 0 < first["words_alone_fallback"]
+    a, b = read_vec(sampled), read_vec(every)
+    in_sample = [line.split() for number, line in enumerate(lines) if number % 12 == 0]
+    full_in_sample = [w for w in a.words if sum(t.count(w) for t in in_sample) >= 3]
+    assert len(full_in_sample) >= 5
+    for word in full_in_sample:  # the same contexts, batched with other sentences: equal up to padding's rounding
+        np.testing.assert_allclose(a.vector(word), b.vector(word), atol=1e-4)
+    missed = [w for w in a.words if w.isalpha() and not any(w in t for t in in_sample)]
+    assert len(missed) > 100
+    assert not any(np.allclose(a.vector(w), b.vector(w), atol=1e-2) for w in missed)
+
+
 def test_alone_vectors_encode_the_word_by_itself(e5_encoder_dir, spanish_corpus, tmp_path, one_torch_thread):
     out = tmp_path / "alone.vec"
     distill(spanish_corpus, e5_encoder_dir, out, DistillSettings(method="alone", layers=(4, 8), max_words=200),

@@ -70,6 +70,10 @@ def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count:
 @click.option("--sentences", default=20_000, show_default=True,
               help="context: sentences encoded, spread evenly over the corpus (0 = all of them: on 2 CPU "
                    "cores, ~6 min for the default, lines / 20,000 times that for all); words they miss are encoded alone")
+@click.option("--rounds", default=1, show_default=True,
+              help="context: read this many samples of --sentences lines in turn, each spread over the corpus "
+                   "(the lines after the previous sample's), 0 = every line, the first sample first: frequent "
+                   "words keep contexts from every source, rare ones get contexts too (the time of a full pass)")
 @click.option("--drop-lines-in", default="", metavar="LANGS",
               help="leave out the corpus lines that a language identifier (py3langid) assigns to one of these "
                    "comma-separated languages rather than LANG (probability >= 0.9), e.g. en: the Spanish corpus "
@@ -82,7 +86,7 @@ def embed_train(corpus: Path, out_prefix: Path, dim: int, epoch: int, min_count:
 @click.option("--threads", default=None, type=int, help="torch CPU threads [default: all cores]")
 def embed_distill(lang: str, encoder_dir: Path, corpus_file: Path | None, out: Path | None, method: str,
                   layers: str, max_words: int, min_count: int, occurrences: int, max_subwords: int,
-                  sentences: int, drop_lines_in: str, batch_tokens: int, device: str, precision: str,
+                  sentences: int, rounds: int, drop_lines_in: str, batch_tokens: int, device: str, precision: str,
                   threads: int | None) -> None:
     """Static word vectors for LANG distilled from a multilingual encoder: one vector per corpus word
     (most frequent first), written as a .vec file that `zsner map` and `zsner cross train` read like
@@ -97,7 +101,7 @@ def embed_distill(lang: str, encoder_dir: Path, corpus_file: Path | None, out: P
     drop = tuple(code for code in (c.strip() for c in drop_lines_in.split(",")) if code and code != lang)
     settings = DistillSettings(method=method, layers=parse_layers(layers), max_words=max_words, min_count=min_count,
                                occurrences=occurrences, max_subwords=max_subwords, batch_tokens=batch_tokens,
-                               sentences=sentences, drop_lines_in=drop, language=lang)
+                               sentences=sentences, rounds=rounds, drop_lines_in=drop, language=lang)
     corpus_file = corpus_file or Path("data/corpus") / f"{lang}.txt"
     out = out or Path("data/vectors") / encoder_dir.name / f"{lang}.vec"
     try:

@@ -59,6 +59,10 @@ class DistillSettings:
     # context: encode at most this many corpus sentences, spread evenly over the corpus (every n-th line,
     # so that every source of it is sampled); 0 = all (es: 23k sentences in ~6 min on 2 cores, all 117k ~5x that).
     sentences: int = 20_000
+    # context: how many interleaved samples of that size the pass reads in turn (round r: the lines n*i + r),
+    # 0 = all n of them, i.e. every line, the spread first sample first: a frequent word then takes its K
+    # contexts from every source of the corpus, where a pass in corpus order would take them from the first
+    rounds: int = 1
     # lines a language identifier assigns to one of these languages rather than to ``language`` are left
     # out of the vocabulary and the pass (zsner.embeddings.language_filter); () = every line
     drop_lines_in: tuple[str, ...] = ()
@@ -69,6 +73,8 @@ class DistillSettings:
             raise ZsnerError(f"unknown distillation method {self.method!r}; known: {', '.join(METHODS)}")
         if self.sentences < 0:
             raise ZsnerError(f"sentences must be 0 (all) or more, not {self.sentences}")
+        if self.rounds < 0:
+            raise ZsnerError(f"rounds must be 0 (all) or more, not {self.rounds}")
         for name in ("max_words", "min_count", "occurrences", "max_subwords", "batch_tokens"):
             if getattr(self, name) < 1:
                 raise ZsnerError(f"{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
@@ -207,13 +213,14 @@ class ContextState:
     counts: np.ndarray
     next_line: int = 0
     sentences: int = 0  # sentences encoded (those holding a word short of K occurrences)
+    round: int = 0      # the interleaved sample being read (DistillSettings.rounds)
 
 
 def _checkpoint(state: ContextState, path: Path, key: str) -> None:
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:  # a file object: given a path, np.savez would append ".npz" to it
             np.savez(f, sums=state.sums, counts=state.counts, next_line=state.next_line,
-                     sentences=state.sentences, key=key)
+                     sentences=state.sentences, round=state.round, key=key)
 
     atomic_write(path, write)
 
@@ -225,9 +232,10 @@ def _resume(path: Path, key: str, shape: tuple[int, int], echo: Echo) -> Context
         if str(saved["key"]) != key or saved["sums"].shape != shape:
             raise ZsnerError("a partial pass with other settings, vocabulary or encoder is here; "
                              "delete it to start again", path)
-        echo(f"distill context: resuming {path} at corpus line {int(saved['next_line'])}")
+        round_ = int(saved["round"]) if "round" in saved else 0  # written before rounds existed: the first
+        echo(f"distill context: resuming {path} at corpus line {int(saved['next_line'])} of round {round_ + 1}")
         return ContextState(saved["sums"].copy(), saved["counts"].copy(), int(saved["next_line"]),
-                            int(saved["sentences"]))
+                            int(saved["sentences"]), round_)
 
 
 class Interrupted(Exception):
@@ -240,11 +248,27 @@ def context_stride(corpus_lines: int, sentences: int) -> int:
     return max(1, corpus_lines // sentences) if sentences else 1
 
 
+def interleaved_lines(corpus: Path, stride: int, rounds: int, start_round: int = 0,
+                      start_line: int = 0) -> Iterator[tuple[int, int, str]]:
+    """(round, line number, line) in the pass's order: round r holds the lines n*i + r, so each round is a
+    sample spread over the whole corpus, and the first is the sampled pass's. ``rounds`` is capped at n
+    (0 = n); a resumed pass starts in ``start_round`` at ``start_line``. Re-reading the file once a round
+    costs seconds; holding a corpus of gigabytes in memory to reorder it would not be safe."""
+    last = stride if rounds == 0 else min(rounds, stride)
+    for r in range(start_round, last):
+        first = start_line if r == start_round else 0
+        with open(corpus, encoding="utf-8") as f:
+            for lineno, line in enumerate(itertools.islice(f, first, None), first):
+                if lineno % stride == r:
+                    yield r, lineno, line
+
+
 def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corpus_lines: int,
                        settings: DistillSettings, partial: Path, key: str, echo: Echo,
                        checkpoint_every_s: float = 120.0, keep: np.ndarray | None = None) -> ContextState:
-    """One pass over ``corpus`` (every n-th line when ``settings.sentences`` caps it; only the lines
-    flagged in ``keep``, when given): sums of each word's mean sub-token state over up to K occurrences."""
+    """One pass over ``corpus`` (every n-th line when ``settings.sentences`` caps it, then, for more
+    ``settings.rounds``, the lines after those; only the lines flagged in ``keep``, when given): sums of each
+    word's mean sub-token state over up to K occurrences."""
     index = {w: i for i, w in enumerate(words)}
     dim = pooler.model.config.hidden_size
     state = _resume(partial, key, (len(words), dim), echo) or ContextState(
@@ -256,49 +280,50 @@ def vectors_in_context(pooler: LayerPooler, words: list[str], corpus: Path, corp
     stride = context_stride(corpus_lines, settings.sentences)
     stop.install()
     t0 = last_ckpt = last_echo = time.perf_counter()
-    start_line = state.next_line
+    visited = 0
     try:
-        with open(corpus, encoding="utf-8") as f:
-            lines = enumerate(itertools.islice(f, state.next_line, None), state.next_line)  # resumed: skip what is done
-            exhausted = False
-            while not exhausted and needed:
-                # a buffer of sentences that still hold a word short of K occurrences (sorted by length later)
-                buffer: list[tuple[list[str], list[int]]] = []
-                for lineno, line in lines:
-                    state.next_line = lineno + 1
-                    if lineno % stride or (keep is not None and not keep[lineno]):
-                        continue
-                    tokens = line.split()
-                    picks = [-1] * len(tokens)
-                    for pos, word in enumerate(tokens):
-                        i = index.get(word, -1)
-                        if i >= 0 and counts[i] < k:
-                            counts[i] += 1  # counted now, so that one buffer never goes past K
-                            needed -= counts[i] == k
-                            picks[pos] = i
-                    if max(picks, default=-1) >= 0:
-                        buffer.append((tokens, picks))
-                    if len(buffer) >= BUFFER_SENTENCES:
-                        break
-                else:
-                    exhausted = True
-                missed = _encode_buffer(pooler, buffer, state, settings)
-                state.sentences += len(buffer)
-                for i in missed:  # cut off at max_subwords: not seen after all
-                    counts[i] -= 1
-                    needed += counts[i] == k - 1
-                state.counts = np.asarray(counts, dtype=np.int64)
-                now = time.perf_counter()
-                if stop.requested or now - last_ckpt > checkpoint_every_s:
-                    _checkpoint(state, partial, key)
-                    last_ckpt = now
-                    if stop.requested:
-                        raise Interrupted(f"interrupted; the partial pass is saved in {partial}")
-                if now - last_echo > 30:
-                    last_echo = now
-                    done = state.next_line - start_line
-                    echo(f"distill context: line {state.next_line}, {done / (now - t0):.0f} lines/s, "
-                         f"{len(words) - needed}/{len(words)} words have {k} occurrences")
+        # resumed: the round and line where the saved pass stopped
+        lines = interleaved_lines(corpus, stride, settings.rounds, state.round, state.next_line)
+        exhausted = False
+        while not exhausted and needed:
+            # a buffer of sentences that still hold a word short of K occurrences (sorted by length later)
+            buffer: list[tuple[list[str], list[int]]] = []
+            for round_, lineno, line in lines:
+                state.round, state.next_line = round_, lineno + 1
+                visited += 1
+                if keep is not None and not keep[lineno]:
+                    continue
+                tokens = line.split()
+                picks = [-1] * len(tokens)
+                for pos, word in enumerate(tokens):
+                    i = index.get(word, -1)
+                    if i >= 0 and counts[i] < k:
+                        counts[i] += 1  # counted now, so that one buffer never goes past K
+                        needed -= counts[i] == k
+                        picks[pos] = i
+                if max(picks, default=-1) >= 0:
+                    buffer.append((tokens, picks))
+                if len(buffer) >= BUFFER_SENTENCES:
+                    break
+            else:
+                exhausted = True
+            missed = _encode_buffer(pooler, buffer, state, settings)
+            state.sentences += len(buffer)
+            for i in missed:  # cut off at max_subwords: not seen after all
+                counts[i] -= 1
+                needed += counts[i] == k - 1
+            state.counts = np.asarray(counts, dtype=np.int64)
+            now = time.perf_counter()
+            if stop.requested or now - last_ckpt > checkpoint_every_s:
+                _checkpoint(state, partial, key)
+                last_ckpt = now
+                if stop.requested:
+                    raise Interrupted(f"interrupted; the partial pass is saved in {partial}")
+            if now - last_echo > 30:
+                last_echo = now
+                rounds = f" of round {state.round + 1}" if stride > 1 and settings.rounds != 1 else ""
+                echo(f"distill context: line {state.next_line}{rounds}, {visited / (now - t0):.0f} lines/s, "
+                     f"{len(words) - needed}/{len(words)} words have {k} occurrences")
     finally:
         stop.restore()
     return state
@@ -402,7 +427,7 @@ def distill(corpus: Path, encoder_dir: Path, out: Path, settings: DistillSetting
         unseen = np.flatnonzero(~seen)
         if len(unseen):
             matrix[unseen] = vectors_alone(pooler, [words[i] for i in unseen], settings.batch_tokens, echo)
-        summary.update(corpus_lines=vocabulary.lines, sentences_encoded=state.sentences,
+        summary.update(corpus_lines=vocabulary.lines, sentences_encoded=state.sentences, rounds_read=state.round + 1,
                        words_alone_fallback=int(len(unseen)),
                        leading_context_words=leading_context_words(seen),
                        mean_occurrences=round(float(np.minimum(state.counts, settings.occurrences).mean()), 2))
