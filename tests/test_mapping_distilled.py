@@ -65,6 +65,17 @@ def test_no_cap_where_it_does_not_apply(tmp_path, cfg):
     assert cfg.dis_most_frequent == before
 
 
+def test_a_side_read_within_its_context_prefix_caps_nothing(tmp_path):
+    """A full-pass build (or max_vocab inside the prefix): every row read has a context vector, so the
+    other side alone decides, and where neither side ends its prefix early nothing is capped or said."""
+    full = _context(tmp_path, "full", 100_000, [f"w{i}" for i in range(40_000)])
+    said = []
+    cfg = discriminator_words(MappingConfig(), (full, _context(tmp_path, "es", 20_000)), said.append)
+    assert cfg.dis_most_frequent == 20_000 and "full.vec" not in said[0]
+    cfg = discriminator_words(MappingConfig(), (full, full), said.append)
+    assert cfg.dis_most_frequent == 75_000 and len(said) == 1
+
+
 def test_vectors_of_one_kind_are_not_capped(tmp_path):
     trained = tmp_path / "fasttext.vec"
     trained.write_text("1 2\nx 0 0\n", encoding="utf-8")

@@ -57,13 +57,16 @@ def discriminator_words(cfg: MappingConfig, sides: Sequence[tuple[str | Path, Se
                         log: Callable[[str], None] = print) -> MappingConfig:
     """Cap ``cfg.dis_most_frequent`` at the context-vector prefix of both sides (adversarial runs
     with ``dis_context_only`` only); ``sides`` are each side's ``.vec`` path and its words as read
-    from it. Returns ``cfg``, changed in place, and says what it did."""
+    from it. Returns ``cfg``, changed in place, and says what it did (nothing where no side's prefix ends
+    before its words do)."""
     if cfg.seed_dictionary or not cfg.dis_context_only:
         return cfg
     prefixes = []
     for path, words in sides:
         recorded = recorded_context_prefix(path)
-        if recorded is not None:
+        # a side whose every row as read has a context vector (a full pass, or max_vocab within the prefix)
+        # is one kind of vector and caps nothing
+        if recorded is not None and recorded < len(words):
             prefixes.append((str(path), view_prefix(words, recorded, cfg.lowercase_vocabulary)))
     cap = min((n for _, n in prefixes), default=cfg.dis_most_frequent)
     if cap >= cfg.dis_most_frequent:
