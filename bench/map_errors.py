@@ -13,7 +13,11 @@ also counts a prediction that has the Snowball stem of a gold translation (`cat�
 estimate of how many errors are inflections FreeDict lacks, not the paper's metric (it also accepts a
 verb for its noun, `perder` for `pérdida`).
 
-usage: python bench/map_errors.py [--vectors e5-small] [--pair es] [--threads N] [--cased]
+``--target-words N`` keeps only the N most frequent target words as candidates (and the dictionary pairs
+among them): two builds compared at one N compete against the same number of words, which tells whether a
+build's rare words, once they have context vectors, take P@1 from the frequent ones by standing as candidates.
+
+usage: python bench/map_errors.py [--vectors e5-small] [--pair es] [--threads N] [--cased] [--target-words N]
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ import numpy as np  # noqa: E402
 import snowballstemmer  # noqa: E402
 import torch  # noqa: E402
 
-from zsner.embeddings.vectors import load_vectors  # noqa: E402
+from zsner.embeddings.vectors import Embeddings, load_vectors  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
 from zsner.mapping.evaluation import precision_at_k, translation_ranks  # noqa: E402
 from zsner.mapping.neighbours import Radii, unit_rows  # noqa: E402
@@ -44,10 +48,13 @@ def main() -> None:
     ap.add_argument("--pair", default="es")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--cased", action="store_true", help="score the cased words (by default lower-cased, as MUSE)")
+    ap.add_argument("--target-words", type=int, default=0, help="candidates: the N most frequent target words (0 = all)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     src, tgt = (mapping_vocabulary(load_vectors(f"data/vectors/{a.vectors}/{lang}.vec"), not a.cased)
                 for lang in ("en", a.pair))
+    if a.target_words:
+        tgt = Embeddings(tgt.words[:a.target_words], tgt.matrix[:a.target_words])
     pairs, _ = load_dictionary(f"data/dictionaries/en-{a.pair}.txt", src.index, tgt.index, lowercase=not a.cased)
     s, t = unit_rows(torch.from_numpy(src.matrix)), unit_rows(torch.from_numpy(tgt.matrix))
     sources, top = translation_ranks(s, t, pairs, "csls_knn_10", Radii(s, t), 10)
@@ -58,7 +65,8 @@ def main() -> None:
     stem = snowballstemmer.stemmer(SNOWBALL[a.pair]).stemWord
     stem_hit = np.array([stem(tgt.words[row[0]]) in {stem(tgt.words[y]) for y in gold[x]}
                          for x, row in zip(sources.tolist(), top.tolist())])
-    print(f"en→{a.pair}, {a.vectors}, no map: {len(sources)} dictionary words, P@1 CSLS {100 * hit.mean():.1f}, "
+    among = f" among the {len(tgt)} most frequent target words" if a.target_words else ""
+    print(f"en→{a.pair}, {a.vectors}, no map{among}: {len(sources)} dictionary words, P@1 CSLS {100 * hit.mean():.1f}, "
           f"stem-matched {100 * stem_hit.mean():.1f}\n")
     print("| source frequency rank | words | P@1 CSLS | stem-matched |\n|---|---|---|---|")
     for lo, hi in BANDS:
