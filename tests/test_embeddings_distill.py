@@ -167,9 +167,11 @@ def test_translations_are_neighbours_in_the_shared_space(e5_encoder_dir, tmp_pat
     assert correct >= 16, f"only {correct}/20 English words have their translation as nearest Spanish word"
 
 
+@pytest.mark.parametrize("sentences, rounds", [(0, 1), (20, 0)])  # in corpus order; in six rounds of 20 lines
 def test_an_interrupted_pass_resumes_to_the_same_vectors(e5_encoder_dir, spanish_corpus, tmp_path, monkeypatch,
-                                                         one_torch_thread):
-    settings = DistillSettings(method="context", max_words=400, occurrences=2, sentences=0, batch_tokens=2048)
+                                                         one_torch_thread, sentences, rounds):
+    settings = DistillSettings(method="context", max_words=400, occurrences=2, sentences=sentences, rounds=rounds,
+                               batch_tokens=2048)
     full = tmp_path / "full.vec"
     monkeypatch.setattr(distill_module, "BUFFER_SENTENCES", 30)  # four buffers: a checkpoint between them
     distill(spanish_corpus, e5_encoder_dir, full, settings, device="cpu", precision="fp32", echo=lambda m: None)
@@ -192,7 +194,8 @@ def test_an_interrupted_pass_resumes_to_the_same_vectors(e5_encoder_dir, spanish
     monkeypatch.setattr(distill_module, "_encode_buffer", encode)
     messages: list[str] = []
     distill(spanish_corpus, e5_encoder_dir, cut, settings, device="cpu", precision="fp32", echo=messages.append)
-    assert any("resuming" in m for m in messages)
+    resumed = [m for m in messages if "resuming" in m]
+    assert resumed and (rounds == 1 or not resumed[0].endswith("of round 1"))  # cut after the first round
     assert not cut.with_name("cut.vec.partial.npz").exists()
     a, b = read_vec(full), read_vec(cut)
     assert a.words == b.words
