@@ -232,7 +232,8 @@ def _resume(path: Path, key: str, shape: tuple[int, int], echo: Echo) -> Context
         if str(saved["key"]) != key or saved["sums"].shape != shape:
             raise ZsnerError("a partial pass with other settings, vocabulary or encoder is here; "
                              "delete it to start again", path)
-        round_ = int(saved["round"]) if "round" in saved else 0  # written before rounds existed: the first
+        # a pass saved before rounds existed has another key (the settings gained `rounds`) and is refused above
+        round_ = int(saved["round"])
         echo(f"distill context: resuming {path} at corpus line {int(saved['next_line'])} of round {round_ + 1}")
         return ContextState(saved["sums"].copy(), saved["counts"].copy(), int(saved["next_line"]),
                             int(saved["sentences"]), round_)
