@@ -105,7 +105,7 @@ def test_a_sampled_pass_records_how_many_leading_words_have_contexts(e5_encoder_
 def test_rounds_read_the_sample_first_then_the_lines_between(e5_encoder_dir, spanish_corpus, tmp_path,
                                                              one_torch_thread):
     """``rounds = 0`` reads every line, the sampled pass's lines first: a word with K occurrences among them
-    keeps exactly the sampled pass's vector (contexts spread over the corpus), and the words the sample
+    keeps the sampled pass's vector (the same contexts, spread over the corpus), and the words the sample
     missed get contexts of their own instead of being encoded alone."""
     lines = spanish_corpus.read_text(encoding="utf-8").splitlines()
     order = [(r, n) for r, n, _ in distill_module.interleaved_lines(spanish_corpus, 12, 0)]
