@@ -25,7 +25,10 @@ Two ways to make the task harder to fake:
 
 usage: python bench/bench_mapping.py SRC.vec TGT.vec DICTIONARY [--max-vocab 200000] [--factor 20]
        [--normalize SPEC] [--only muse|zsner] [--set key=value ...] [--rotated-copy | --rotate-target] [--pad-to N]
-       [--cased] [--json out.json]
+       [--cased] [--json out.json] [--out DIR [--resume]]
+
+A run of MUSE's full schedule (--factor 1) takes hours on a CPU: with --out DIR each schedule checkpoints into
+DIR/muse or DIR/zsner (atomically, every few minutes and on ^C), and the same command with --resume continues it.
 """
 from __future__ import annotations
 
@@ -45,7 +48,8 @@ from zsner.embeddings.vectors import Embeddings, load_vectors  # noqa: E402
 from zsner.mapping.config import MappingConfig  # noqa: E402
 from zsner.mapping.distilled import discriminator_words  # noqa: E402
 from zsner.mapping.dictionary import load_dictionary  # noqa: E402
-from zsner.mapping.pipeline import run_mapping  # noqa: E402
+from zsner.errors import ZsnerError  # noqa: E402
+from zsner.mapping.pipeline import Interrupted, run_mapping  # noqa: E402
 from zsner.mapping.vocabulary import mapping_vocabulary  # noqa: E402
 
 
@@ -104,7 +108,12 @@ def main() -> None:
                     help="TGT rotated by a random orthogonal matrix, the real dictionary kept (known answer)")
     ap.add_argument("--pad-to", type=int, default=0, help="extend both vocabularies to N rows (timing)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="checkpoint each schedule into OUT/<schedule> (resumable with --resume)")
+    ap.add_argument("--resume", action="store_true", help="continue the checkpoints in --out")
     a = ap.parse_args()
+    if a.resume and a.out is None:
+        ap.error("--resume needs --out, the folder the checkpoints are in")
     torch.set_num_threads(a.threads)
 
     t0 = time.perf_counter()
@@ -147,8 +156,14 @@ def main() -> None:
               f"lr {cfg.map_lr}/{cfg.dis_lr}, precision {cfg.precision}, eval every epoch {cfg.eval_every_epoch}",
               flush=True)
         t = time.perf_counter()
-        _, rep = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, None, a.device,
-                             eval_pairs=pairs, log=lambda m: print("  " + m, flush=True))
+        out_dir = a.out / name if a.out else None
+        if out_dir:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            _, rep = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, out_dir, a.device,
+                                 resume=a.resume, eval_pairs=pairs, log=lambda m: print("  " + m, flush=True))
+        except (ZsnerError, Interrupted) as e:
+            sys.exit(f"{e}" + (f"; continue with the same command and --resume" if out_dir else ""))
         rep["seconds"]["total"] = round(time.perf_counter() - t, 1)
         results[name] = rep
 
