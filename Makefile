@@ -82,10 +82,13 @@ VECTOR_PATH ?=
 # adds to their options, e.g. DISTILL_SET="--threads 1"):
 #   e5-lid        the corpus lines a language identifier puts in English left out of the other languages'
 #   e5-full-lid   that, and every corpus line encoded (no word left to be encoded alone for want of a context)
+#   e5-spread-lid that, with the lines read in rounds: the spread sample of every source first, then the rest
 distill_encoder.e5-lid := data/encoders/e5-small
 distill_set.e5-lid := --drop-lines-in en
 distill_encoder.e5-full-lid := data/encoders/e5-small
 distill_set.e5-full-lid := --sentences 0 --drop-lines-in en
+distill_encoder.e5-spread-lid := data/encoders/e5-small
+distill_set.e5-spread-lid := --rounds 0 --drop-lines-in en
 DISTILL_SET ?=
 DISTILL_ENCODER ?= $(or $(distill_encoder.$(VECTORS)),data/encoders/$(VECTORS))
 distill_options = $(strip $(distill_set.$(VECTORS)) $(DISTILL_SET))
