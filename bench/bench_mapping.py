@@ -87,6 +87,27 @@ def pad_rows(emb: Embeddings, n: int, seed: int) -> Embeddings:
                       np.concatenate([emb.matrix, rows.astype(np.float32)]))
 
 
+class StepLog:
+    """Progress as log lines (one every 5 % of a phase, at least 50 steps apart): a multi-hour run under nohup writes to a file, where a
+    progress bar shows nothing until the phase ends."""
+
+    def __init__(self, length: int, label: str) -> None:
+        self.length, self.label, self.done, self.next = length, label, 0, 0
+        self.t0 = time.perf_counter()
+
+    def __enter__(self) -> "StepLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.done >= self.next and self.length:
+            print(f"  {self.label}: {self.done}/{self.length} steps, {time.perf_counter() - self.t0:.0f} s", flush=True)
+            self.next = self.done + max(50, self.length // 20)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", type=Path)
@@ -161,7 +182,8 @@ def main() -> None:
             out_dir.mkdir(parents=True, exist_ok=True)
         try:
             _, rep = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, out_dir, a.device,
-                                 resume=a.resume, eval_pairs=pairs, log=lambda m: print("  " + m, flush=True))
+                                 resume=a.resume, eval_pairs=pairs, log=lambda m: print("  " + m, flush=True),
+                                 progress=StepLog if out_dir else None)
         except (ZsnerError, Interrupted) as e:
             sys.exit(f"{e}" + (f"; continue with the same command and --resume" if out_dir else ""))
         rep["seconds"]["total"] = round(time.perf_counter() - t, 1)
