@@ -88,8 +88,8 @@ def pad_rows(emb: Embeddings, n: int, seed: int) -> Embeddings:
 
 
 class StepLog:
-    """Progress as log lines (one every 5 % of a phase, at least 50 steps apart): a multi-hour run under nohup writes to a file, where a
-    progress bar shows nothing until the phase ends."""
+    """Progress as log lines (every 5 % of a phase, at least 50 steps apart): a multi-hour run under nohup
+    writes to a file, where a progress bar shows nothing until the phase ends."""
 
     def __init__(self, length: int, label: str) -> None:
         self.length, self.label, self.done, self.next = length, label, 0, 0
@@ -184,9 +184,13 @@ def main() -> None:
             _, rep = run_mapping(cfg, src.words, src.matrix, tgt.words, tgt.matrix, out_dir, a.device,
                                  resume=a.resume, eval_pairs=pairs, log=lambda m: print("  " + m, flush=True),
                                  progress=StepLog if out_dir else None)
-        except (ZsnerError, Interrupted) as e:
-            sys.exit(f"{e}" + (f"; continue with the same command and --resume" if out_dir else ""))
-        rep["seconds"]["total"] = round(time.perf_counter() - t, 1)
+        except ZsnerError as e:
+            sys.exit(str(e))
+        except Interrupted as e:
+            sys.exit(f"{e}" + ("; continue with the same command and --resume" if out_dir else ""))
+        # a run resumed from a checkpoint: its total is the phases' time summed over all its pieces
+        rep["seconds"]["total"] = (round(sum(rep["seconds"].values()), 1) if a.resume
+                                   else round(time.perf_counter() - t, 1))
         results[name] = rep
 
     print("\n| schedule | " + " | ".join(["total s", "adversarial s", "criterion s", "refinement s",
