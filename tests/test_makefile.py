@@ -206,6 +206,10 @@ def test_one_switch_moves_the_embedding_baseline_to_another_kind_of_vectors(tmp_
     assert (".venv/bin/zsner embed distill de --encoder data/encoders/e5-small --out data/vectors/e5-full-lid/de.vec "
             "--sentences 0 --drop-lines-in en") in full
     assert any(c.endswith("--run-dir runs/table-e5-full-lid/de/cross-shared-s1") for c in full)
+    spread = zsner_commands("seeds-ar-s1", "VECTORS=e5-spread-lid")
+    assert (".venv/bin/zsner embed distill ar --encoder data/encoders/e5-small --out data/vectors/e5-spread-lid/ar.vec "
+            "--rounds 0 --drop-lines-in en") in spread
+    assert any(c.endswith("--run-dir runs/table-e5-spread-lid/ar/cross-word-s1") for c in spread)
     lid = zsner_commands("map-nl", "VECTORS=e5-lid", "DISTILL_SET=--threads 1")  # options added, not replaced
     assert (".venv/bin/zsner embed distill nl --encoder data/encoders/e5-small --out data/vectors/e5-lid/nl.vec "
             "--drop-lines-in en --threads 1") in lid
