@@ -16,15 +16,19 @@ help:  ## list the targets
 
 setup: $(INSTALLED) $(if $(GPU),$(VENV)/.installed-gpu)  ## create .venv and install zsner with its test extras (GPU=1: CUDA builds too)
 
-# GPU=1 (`make setup GPU=1`), for a machine with an NVIDIA GPU: torch 2.13.0 built for CUDA (PyTorch's
-# $(CUDA) index) and faiss-gpu-cu12 (PyPI) replace the CPU builds in the venv; the code uses them when it sees
-# a GPU (zsner map, distill and transfer pick cuda by default) and falls back to the CPU when it does not.
+# GPU=1 (`make setup GPU=1`), for a machine with an NVIDIA GPU: PyPI's own torch 2.13.0 for Linux (built for CUDA 13:
+# it needs an NVIDIA driver >= 580) and faiss-gpu-cu12 replace the CPU builds in the venv; the code uses them when
+# it sees a GPU (zsner map, distill and transfer pick cuda by default) and falls back to the CPU when it does not.
+# `===` asks for exactly the public release, so a local `2.13.0+cpu` wheel (a pip find-links folder) cannot stand in
+# for it; both come from PyPI, the one index these machines reach. A driver older than 580 needs a CUDA 12 build
+# from PyTorch's index, where that is reachable:
+#   make setup GPU=1 GPU_TORCH='torch==2.13.0+cu128 --extra-index-url https://download.pytorch.org/whl/cu128'
 # Run it again after anything reinstalls the CPU builds (a changed setup.cfg): rm .venv/.installed-gpu.
 GPU ?=
-CUDA ?= cu128
+GPU_TORCH ?= torch===2.13.0
 $(VENV)/.installed-gpu: | $(INSTALLED)
 	$(PY) -m pip uninstall -q -y faiss-cpu
-	$(PY) -m pip install -q faiss-gpu-cu12 'torch==2.13.0+$(CUDA)' --extra-index-url https://download.pytorch.org/whl/$(CUDA)
+	$(PY) -m pip install -q faiss-gpu-cu12 $(GPU_TORCH)
 	$(PY) -c "import torch, faiss; print('torch', torch.__version__, '| CUDA device:', torch.cuda.is_available(), '| faiss GPUs:', faiss.get_num_gpus())"
 	touch $@
 

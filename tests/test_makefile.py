@@ -248,3 +248,34 @@ def test_table2_trains_random_and_the_vectors_kind_with_and_without_chars():
     assert "--set vectors.en=data/vectors/e5-small/en.vec --set model.word_dim=" in en[2]
     everything = commands("table2")
     assert len(everything) == 5 * 4 and not any("recipes/de.toml" in c for c in everything)
+
+
+def gpu_install_command() -> str:
+    """The pip command `make setup GPU=1` runs to bring the CUDA builds."""
+    result = subprocess.run(["make", "--dry-run", "--always-make", "setup", "GPU=1"], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    [command] = [line for line in result.stdout.splitlines() if " pip install " in line and "faiss-gpu" in line]
+    return command
+
+
+def test_the_gpu_install_asks_pypi_for_the_public_torch_release():
+    # PyPI is the one index these machines reach, and its Linux torch is the CUDA build; `==` would also take a
+    # local `2.13.0+cpu` wheel, so the pin must be `===` and no other index may be named
+    command = gpu_install_command()
+    assert "torch===2.13.0" in command.split()
+    assert "index-url" not in command
+
+
+@pytest.mark.slow
+def test_pip_resolves_the_gpu_install_to_cuda_builds_from_pypi():
+    # resolves (PEP 658 metadata, no wheels installed) what `make setup GPU=1` would install: needs PyPI
+    command = gpu_install_command()
+    packages = command.split(" install -q ", 1)[1].split()
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                             "--timeout", "30", *packages], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [would] = [line for line in result.stdout.splitlines() if line.startswith("Would install ")]
+    installs = would.split()[2:]
+    assert "torch-2.13.0" in installs  # the public release, not a +cpu build
+    assert any(name.startswith("nvidia-cublas") for name in installs)
+    assert any(name.startswith("faiss-gpu-cu12") for name in installs)
