@@ -17,14 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
 
+def planned_lines(*args: str) -> list[str]:
+    """What `make --dry-run --always-make ARGS` prints in this working copy: every command, built or not."""
+    result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    return result.stdout.splitlines()
+
+
 def zsner_commands(*args: str, containing: str = "") -> list[str]:
     """The zsner commands `make --dry-run --always-make ARGS` prints (those holding ``containing``), words joined
     by single spaces and without --restart: it appears where this working copy already has the run (and leaves a
     blank where it has not), which is not what the tests here check."""
-    result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT, capture_output=True,
-                            text=True, check=True)
     return [" ".join(word for word in line.split() if word != "--restart")
-            for line in result.stdout.splitlines() if line.startswith(".venv/bin/zsner ") and containing in line]
+            for line in planned_lines(*args) if line.startswith(".venv/bin/zsner ") and containing in line]
 
 
 def dry_run(*targets: str) -> list[str]:
@@ -152,10 +157,8 @@ def test_transfer_targets_train_or_retarget():
 
 
 def test_stage_targets_build_teacher_and_parallel_text_first():
-    result = subprocess.run(["make", "--dry-run", "--always-make", "selftrain-nl", "selftrain-nl-ce", "wordalign-fi",
-                             "crop-es", "entityalign-de", "entityalign-de-ce"],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
-    lines = [" ".join(word for word in line.split() if word != "--restart") for line in result.stdout.splitlines()]
+    lines = [" ".join(word for word in line.split() if word != "--restart") for line in planned_lines(
+        "selftrain-nl", "selftrain-nl-ce", "wordalign-fi", "crop-es", "entityalign-de", "entityalign-de-ce")]
     position = {what: next(i for i, line in enumerate(lines) if what in line) for what in (
         "transfer train recipes/nl.toml", "stage selftrain recipes/nl.toml", "stages.loss=ce",
         "corpus parallel fi --source libreoffice", "transfer train recipes/fi.toml", "stage wordalign recipes/fi.toml",
@@ -252,9 +255,7 @@ def test_table2_trains_random_and_the_vectors_kind_with_and_without_chars():
 
 def gpu_install_command() -> str:
     """The pip command `make setup GPU=1` runs to bring the CUDA builds."""
-    result = subprocess.run(["make", "--dry-run", "--always-make", "setup", "GPU=1"], cwd=ROOT, capture_output=True,
-                            text=True, check=True)
-    [command] = [line for line in result.stdout.splitlines() if " pip install " in line and "faiss-gpu" in line]
+    [command] = [line for line in planned_lines("setup", "GPU=1") if " pip install " in line and "faiss-gpu" in line]
     return command
 
 
